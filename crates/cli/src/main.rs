@@ -1,0 +1,3 @@
+//! The `kiln` command line (in progress).
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! WebAssembly decoding and validation (in progress).
+
+#![deny(missing_docs)]

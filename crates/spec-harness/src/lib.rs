@@ -1,0 +1,3 @@
+//! Runs the spec testsuite (in progress).
+
+#![deny(missing_docs)]
