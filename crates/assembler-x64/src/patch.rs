@@ -1,0 +1,102 @@
+//! Code shapes that are written or rewritten while other threads may be executing them.
+//!
+//! A jump-table slot is one 8-byte aligned word holding `jmp rel32` followed by a 3-byte nop.
+//! Because the whole slot is one naturally aligned 8-byte word, rewriting it with a single
+//! 8-byte store means a thread fetching it sees either the old or the new instruction, never a
+//! torn mix (x86-64 makes aligned 8-byte stores atomic, and an aligned 8-byte word never
+//! crosses a cache line).
+
+/// Size and alignment of one jump-table slot, in bytes.
+pub const JUMP_SLOT_SIZE: usize = 8;
+
+/// Size of a lazy-compile stub, in bytes (a multiple of 8 so stubs stay aligned in a table).
+pub const LAZY_STUB_SIZE: usize = 16;
+
+/// The general-purpose register (by hardware number) in which a lazy-compile stub passes the
+/// function index to the lazy-compile builtin: r11, never a parameter register.
+pub const LAZY_STUB_INDEX_REGISTER: u8 = 11;
+
+/// A branch target farther than a rel32 displacement can reach.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutOfRange {
+    /// Address of the byte after the branch instruction.
+    pub from: u64,
+    /// The target address.
+    pub to: u64,
+}
+
+impl std::fmt::Display for OutOfRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "branch from {:#x} to {:#x} does not fit in rel32", self.from, self.to)
+    }
+}
+
+impl std::error::Error for OutOfRange {}
+
+/// The rel32 displacement from `next_pc` (the address after the branch) to `target`.
+pub fn rel32(next_pc: u64, target: u64) -> Result<i32, OutOfRange> {
+    let delta = target.wrapping_sub(next_pc) as i64;
+    i32::try_from(delta).map_err(|_| OutOfRange { from: next_pc, to: target })
+}
+
+/// The 8 bytes of a jump-table slot at `slot_addr` that jumps to `target`:
+/// `jmp rel32` then a 3-byte `nop dword [rax]` that is never executed.
+pub fn jump_slot(slot_addr: u64, target: u64) -> Result<[u8; JUMP_SLOT_SIZE], OutOfRange> {
+    let disp = rel32(slot_addr + 5, target)?.to_le_bytes();
+    Ok([0xE9, disp[0], disp[1], disp[2], disp[3], 0x0F, 0x1F, 0x00])
+}
+
+/// Writes a jump-table slot with one atomic 8-byte store.
+///
+/// # Safety
+/// `write_ptr` must be valid for an 8-byte write and 8-byte aligned, and no non-atomic access
+/// to those bytes may race with this store.
+pub unsafe fn write_jump_slot(write_ptr: *mut u8, slot: [u8; JUMP_SLOT_SIZE]) {
+    debug_assert_eq!(write_ptr as usize % JUMP_SLOT_SIZE, 0);
+    // SAFETY: the caller guarantees alignment and validity; AtomicU64 has the layout of u64.
+    let word = unsafe { &*(write_ptr as *const std::sync::atomic::AtomicU64) };
+    word.store(u64::from_le_bytes(slot), std::sync::atomic::Ordering::Release);
+}
+
+/// The bytes of a lazy-compile stub at `stub_addr` for function `func_index`:
+/// `mov r11d, func_index; jmp builtin`, padded with `int3`.
+///
+/// The builtin at `builtin` finds the function index in r11 (see
+/// [`LAZY_STUB_INDEX_REGISTER`]), all parameter registers untouched, and the caller's return
+/// address on top of the stack.
+pub fn lazy_stub(
+    stub_addr: u64,
+    func_index: u32,
+    builtin: u64,
+) -> Result<[u8; LAZY_STUB_SIZE], OutOfRange> {
+    let mut bytes = [0xCC; LAZY_STUB_SIZE];
+    // mov r11d, imm32: REX.B, B8+rd (r11 & 7 = 3)
+    bytes[0] = 0x41;
+    bytes[1] = 0xBB;
+    bytes[2..6].copy_from_slice(&func_index.to_le_bytes());
+    // jmp rel32
+    bytes[6] = 0xE9;
+    let disp = rel32(stub_addr + 11, builtin)?;
+    bytes[7..11].copy_from_slice(&disp.to_le_bytes());
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jump_slot_encodes_relative_target() {
+        let slot = jump_slot(0x1000, 0x2000).unwrap();
+        assert_eq!(slot[0], 0xE9);
+        assert_eq!(i32::from_le_bytes(slot[1..5].try_into().unwrap()), 0x2000 - 0x1005);
+        assert!(jump_slot(0, 1 << 33).is_err());
+    }
+
+    #[test]
+    fn lazy_stub_loads_index_then_jumps() {
+        let stub = lazy_stub(0x1000, 7, 0x1000).unwrap();
+        assert_eq!(&stub[..6], &[0x41, 0xBB, 7, 0, 0, 0]);
+        assert_eq!(i32::from_le_bytes(stub[7..11].try_into().unwrap()), -11);
+    }
+}
