@@ -84,8 +84,11 @@ impl CompiledFunction {
     /// The wasm byte offset of the instruction covering `pc_offset`: the last source position at
     /// or before it. Cost: O(log n).
     pub fn wasm_offset_at(&self, pc_offset: u32) -> Option<u32> {
-        let i = self.source_positions.partition_point(|p| p.pc_offset <= pc_offset);
-        i.checked_sub(1).map(|i| self.source_positions[i].wasm_offset)
+        let i = self
+            .source_positions
+            .partition_point(|p| p.pc_offset <= pc_offset);
+        i.checked_sub(1)
+            .map(|i| self.source_positions[i].wasm_offset)
     }
 }
 
@@ -98,12 +101,24 @@ mod tests {
         let f = CompiledFunction {
             code: vec![0x90; 32],
             trap_sites: vec![
-                TrapSite { pc_offset: 4, trap: TrapCode::Unreachable },
-                TrapSite { pc_offset: 9, trap: TrapCode::MemoryOutOfBounds },
+                TrapSite {
+                    pc_offset: 4,
+                    trap: TrapCode::Unreachable,
+                },
+                TrapSite {
+                    pc_offset: 9,
+                    trap: TrapCode::MemoryOutOfBounds,
+                },
             ],
             source_positions: vec![
-                SourcePosition { pc_offset: 0, wasm_offset: 100 },
-                SourcePosition { pc_offset: 8, wasm_offset: 103 },
+                SourcePosition {
+                    pc_offset: 0,
+                    wasm_offset: 100,
+                },
+                SourcePosition {
+                    pc_offset: 8,
+                    wasm_offset: 103,
+                },
             ],
             ..Default::default()
         };

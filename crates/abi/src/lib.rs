@@ -11,5 +11,7 @@
 mod compiled;
 mod trap;
 
-pub use compiled::{CompiledFunction, Relocation, RelocationTarget, SourcePosition, Tier, TrapSite};
+pub use compiled::{
+    CompiledFunction, Relocation, RelocationTarget, SourcePosition, Tier, TrapSite,
+};
 pub use trap::TrapCode;

@@ -27,7 +27,11 @@ pub struct OutOfRange {
 
 impl std::fmt::Display for OutOfRange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "branch from {:#x} to {:#x} does not fit in rel32", self.from, self.to)
+        write!(
+            f,
+            "branch from {:#x} to {:#x} does not fit in rel32",
+            self.from, self.to
+        )
     }
 }
 
@@ -36,7 +40,10 @@ impl std::error::Error for OutOfRange {}
 /// The rel32 displacement from `next_pc` (the address after the branch) to `target`.
 pub fn rel32(next_pc: u64, target: u64) -> Result<i32, OutOfRange> {
     let delta = target.wrapping_sub(next_pc) as i64;
-    i32::try_from(delta).map_err(|_| OutOfRange { from: next_pc, to: target })
+    i32::try_from(delta).map_err(|_| OutOfRange {
+        from: next_pc,
+        to: target,
+    })
 }
 
 /// The 8 bytes of a jump-table slot at `slot_addr` that jumps to `target`:
@@ -55,7 +62,10 @@ pub unsafe fn write_jump_slot(write_ptr: *mut u8, slot: [u8; JUMP_SLOT_SIZE]) {
     debug_assert_eq!(write_ptr as usize % JUMP_SLOT_SIZE, 0);
     // SAFETY: the caller guarantees alignment and validity; AtomicU64 has the layout of u64.
     let word = unsafe { &*(write_ptr as *const std::sync::atomic::AtomicU64) };
-    word.store(u64::from_le_bytes(slot), std::sync::atomic::Ordering::Release);
+    word.store(
+        u64::from_le_bytes(slot),
+        std::sync::atomic::Ordering::Release,
+    );
 }
 
 /// The bytes of a lazy-compile stub at `stub_addr` for function `func_index`:
@@ -89,7 +99,10 @@ mod tests {
     fn jump_slot_encodes_relative_target() {
         let slot = jump_slot(0x1000, 0x2000).unwrap();
         assert_eq!(slot[0], 0xE9);
-        assert_eq!(i32::from_le_bytes(slot[1..5].try_into().unwrap()), 0x2000 - 0x1005);
+        assert_eq!(
+            i32::from_le_bytes(slot[1..5].try_into().unwrap()),
+            0x2000 - 0x1005
+        );
         assert!(jump_slot(0, 1 << 33).is_err());
     }
 
