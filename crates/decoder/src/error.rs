@@ -124,12 +124,13 @@ impl DecodeError {
         section: Option<SectionId>,
         function_index: Option<u32>,
     ) -> DecodeError {
-        DecodeError::new(
-            err.message(),
-            err.offset() as usize,
-            section,
-            function_index,
-        )
+        // Some messages print byte arrays over several lines; keep errors on one line.
+        let message = err
+            .message()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        DecodeError::new(message, err.offset() as usize, section, function_index)
     }
 
     /// The reason, in wasmparser's words (e.g. `type mismatch: expected i32, found i64`).

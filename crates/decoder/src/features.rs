@@ -29,11 +29,13 @@ pub enum Proposal {
     CustomPageSizes,
     /// The legacy exception-handling instructions (`try`/`catch`/`delegate`/`rethrow`).
     LegacyExceptions,
+    /// Custom descriptors and exact reference types (a GC extension).
+    CustomDescriptors,
 }
 
 impl Proposal {
     /// Every proposal, in a fixed order.
-    pub const ALL: [Proposal; 12] = [
+    pub const ALL: [Proposal; 13] = [
         Proposal::TailCall,
         Proposal::ExtendedConst,
         Proposal::MultiMemory,
@@ -46,6 +48,7 @@ impl Proposal {
         Proposal::WideArithmetic,
         Proposal::CustomPageSizes,
         Proposal::LegacyExceptions,
+        Proposal::CustomDescriptors,
     ];
 
     /// The proposal's conventional short name, e.g. `tail-call`.
@@ -63,6 +66,7 @@ impl Proposal {
             Proposal::WideArithmetic => "wide-arithmetic",
             Proposal::CustomPageSizes => "custom-page-sizes",
             Proposal::LegacyExceptions => "legacy-exceptions",
+            Proposal::CustomDescriptors => "custom-descriptors",
         }
     }
 
@@ -84,6 +88,7 @@ impl Proposal {
             Proposal::WideArithmetic => WasmFeatures::WIDE_ARITHMETIC,
             Proposal::CustomPageSizes => WasmFeatures::CUSTOM_PAGE_SIZES,
             Proposal::LegacyExceptions => WasmFeatures::LEGACY_EXCEPTIONS,
+            Proposal::CustomDescriptors => WasmFeatures::CUSTOM_DESCRIPTORS,
         }
     }
 }

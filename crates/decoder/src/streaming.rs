@@ -38,6 +38,22 @@ pub trait StreamingProcessor {
 /// The processor that ignores everything.
 impl StreamingProcessor for () {}
 
+/// A borrowed processor, so the caller keeps it after [`StreamingDecoder::finish`].
+impl<P: StreamingProcessor + ?Sized> StreamingProcessor for &mut P {
+    fn on_module_header(&mut self, version: u16) {
+        (**self).on_module_header(version)
+    }
+    fn on_section(&mut self, id: SectionId, range: Range<usize>) {
+        (**self).on_section(id, range)
+    }
+    fn on_code_section_start(&mut self, function_count: u32, module: &Module) {
+        (**self).on_code_section_start(function_count, module)
+    }
+    fn on_function_body(&mut self, function_index: u32, body: &[u8], offset: usize) {
+        (**self).on_function_body(function_index, body, offset)
+    }
+}
+
 /// Decodes a module from chunks of any size, reporting progress to a [`StreamingProcessor`].
 ///
 /// Feeding a module in any split gives the same [`Module`], or the same [`DecodeError`] at the

@@ -56,7 +56,7 @@ impl Suite {
     /// Every `.wast` file whose group is in `groups` (all files when `None`), sorted by name.
     pub fn files(&self, groups: Option<&[&str]>) -> Vec<SpecFile> {
         let mut files = Vec::new();
-        collect(&self.root, &self.root, &mut files);
+        collect(&self.root, &mut files);
         files.sort();
         files
             .into_iter()
@@ -85,14 +85,14 @@ impl Suite {
     }
 }
 
-fn collect(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            collect(root, &path, out);
+            collect(&path, out);
         } else if path.extension().is_some_and(|e| e == "wast") {
             out.push(path);
         }

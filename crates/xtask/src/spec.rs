@@ -1,0 +1,108 @@
+//! `cargo xtask spec`: runs the spec testsuite against one Kiln configuration.
+
+use kiln_spec_harness::{Backend, ExpectedFailures, Suite, Summary, ValidateBackend, run_file};
+
+const USAGE: &str = "usage: cargo xtask spec [--mode validate|baseline|opt|tiered] \
+[--group core,bulk-memory,...|all] [--bounds-checks guard|explicit] [FILE...]";
+
+/// Parsed command line.
+struct Options {
+    mode: String,
+    groups: Vec<String>,
+    bounds_checks: String,
+    files: Vec<String>,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        mode: "validate".into(),
+        groups: Suite::WASM2_GROUPS.iter().map(|g| g.to_string()).collect(),
+        bounds_checks: "guard".into(),
+        files: Vec::new(),
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().cloned().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--mode" => options.mode = value()?,
+            "--group" => options.groups = value()?.split(',').map(str::to_string).collect(),
+            "--bounds-checks" => options.bounds_checks = value()?,
+            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
+            file => options.files.push(file.to_string()),
+        }
+    }
+    if !matches!(options.bounds_checks.as_str(), "guard" | "explicit") {
+        return Err(format!(
+            "unknown bounds-check mode {}",
+            options.bounds_checks
+        ));
+    }
+    Ok(options)
+}
+
+/// The back end for a mode, or why it is not available.
+fn backend(mode: &str) -> Result<Box<dyn Backend>, String> {
+    match mode {
+        "validate" => Ok(Box::new(ValidateBackend::default())),
+        "baseline" | "opt" | "tiered" => Err(format!(
+            "mode `{mode}` needs the runtime and its tier, which have not landed yet"
+        )),
+        other => Err(format!("unknown mode `{other}`")),
+    }
+}
+
+/// Runs the command; returns the process exit code.
+pub fn run(args: &[String]) -> i32 {
+    let options = match parse(args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}\n{USAGE}");
+            return 2;
+        }
+    };
+    let Some(suite) = Suite::locate() else {
+        eprintln!("spec testsuite not found: set KILN_SPEC_TESTSUITE to its folder");
+        return 2;
+    };
+    let mut backend = match backend(&options.mode) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("{e}");
+            return 2;
+        }
+    };
+    // Bounds-check mode applies to executing back ends; validation has no memory accesses.
+    let _ = &options.bounds_checks;
+    let files = if options.files.is_empty() {
+        let groups: Vec<&str> = options.groups.iter().map(String::as_str).collect();
+        suite.files(if groups == ["all"] {
+            None
+        } else {
+            Some(&groups)
+        })
+    } else {
+        let mut files = Vec::new();
+        for name in &options.files {
+            let name = name
+                .strip_prefix(&format!("{}/", suite.root().display()))
+                .unwrap_or(name);
+            match suite.file(name) {
+                Some(f) => files.push(f),
+                None => {
+                    eprintln!("no file `{name}` in the testsuite");
+                    return 2;
+                }
+            }
+        }
+        files
+    };
+    let expected = ExpectedFailures::builtin();
+    let mut summary = Summary::default();
+    for file in &files {
+        let report = run_file(file, backend.as_mut(), &expected);
+        println!("{report}");
+        summary.add(report);
+    }
+    println!("{}", summary.footer());
+    if summary.counts.failed > 0 { 1 } else { 0 }
+}
