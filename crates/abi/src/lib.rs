@@ -1,17 +1,33 @@
 //! The contract between Kiln's two compilers and its runtime.
 //!
-//! Everything that generated code and the machinery around it must agree on lives here, defined
-//! once: trap codes ([`TrapCode`]), the record a compiler hands to the code manager
-//! ([`CompiledFunction`] with its relocations, trap sites and source positions) and the tiers
-//! ([`Tier`]). The `VMContext` layout computed from a module, the calling convention as data and
-//! the builtin ids join them with the runtime.
+//! Everything that generated code and the machinery around it must agree on is defined here,
+//! once:
+//! - [`calling_convention`]: where arguments and results live at every wasm call (Cranelift's
+//!   `tail` convention on x86-64, reproduced by the baseline tier), as data from
+//!   [`call_layout`];
+//! - [`VMContextLayout`]: the per-instance block generated code reads memories, tables,
+//!   globals, imports, signature ids, tier-up budgets and the stack limit from;
+//! - [`BuiltinId`]: the runtime functions generated code may call;
+//! - [`TrapCode`]: why code trapped, with the spec's messages;
+//! - [`CompiledFunction`]: what a compiler hands the code manager (code, relocations, trap
+//!   sites, source positions, frame size, debug side table), and the [`Tier`] that made it.
 
 #![deny(missing_docs)]
 
+mod builtins;
+pub mod calling_convention;
 mod compiled;
 mod trap;
+mod vmcontext;
 
+pub use builtins::BuiltinId;
+pub use calling_convention::{CallLayout, Location, call_layout};
 pub use compiled::{
     CompiledFunction, Relocation, RelocationTarget, SourcePosition, Tier, TrapSite,
 };
 pub use trap::TrapCode;
+pub use vmcontext::{
+    FUNCREF_SIZE, FUNCTION_IMPORT_SIZE, GLOBAL_SIZE, MEMORY_DEFINITION_SIZE, Place,
+    TABLE_DEFINITION_SIZE, VMContextLayout, VMFuncRef, VMFunctionImport, VMGlobal,
+    VMMemoryDefinition, VMTableDefinition,
+};
