@@ -7,6 +7,9 @@
 //! executable at once, and no protection ever changes under a running thread: committing turns
 //! `---` pages into `r-x`/`rw-`, decommitting turns them back and releases their memory.
 //!
+//! Both views are `MADV_DONTFORK`: a `fork()`ed child does not inherit the code space (sharing
+//! it would let the child rewrite the parent's code).
+//!
 //! Allocation is first fit over a free list of ranges, in units of [`CODE_ALIGNMENT`]. Pages are
 //! committed when an allocation first touches them and decommitted when a freed range covers them
 //! whole, so freed space is reused by later allocations and costs no memory while unused.
@@ -104,10 +107,18 @@ impl CodeSpace {
                 )
             };
             if p == libc::MAP_FAILED {
-                Err(CodeError::last_os_error("mmap"))
-            } else {
-                Ok(p)
+                return Err(CodeError::last_os_error("mmap"));
             }
+            // A shared mapping would stay shared with a fork()ed child, which could then
+            // rewrite the parent's code; the child gets no code space instead.
+            // SAFETY: `p` is the mapping of `size` bytes created just above.
+            if unsafe { libc::madvise(p, size, libc::MADV_DONTFORK) } != 0 {
+                let error = CodeError::last_os_error("madvise");
+                // SAFETY: as above; nothing else knows of the mapping.
+                unsafe { libc::munmap(p, size) };
+                return Err(error);
+            }
+            Ok(p)
         };
         let exec = map()?;
         match map() {

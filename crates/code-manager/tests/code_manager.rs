@@ -462,6 +462,7 @@ fn concurrent_calls_publications_and_removals() {
     let lazy_calls = Arc::new(AtomicUsize::new(0));
     let code_calls = Arc::new(AtomicUsize::new(0));
     let start = Arc::new(Barrier::new(5));
+    let reused = Arc::new(AtomicUsize::new(0));
 
     let mut threads = Vec::new();
     for _ in 0..3 {
@@ -496,15 +497,17 @@ fn concurrent_calls_publications_and_removals() {
         }));
     }
     {
-        let (module, published, stop, start) = (
+        let (module, published, stop, start, reused) = (
             module.clone(),
             published.clone(),
             stop.clone(),
             start.clone(),
+            reused.clone(),
         );
         threads.push(std::thread::spawn(move || {
             start.wait();
             let mut version = 1;
+            let mut seen = std::collections::HashSet::new();
             while !stop.load(Ordering::Relaxed) {
                 let functions: Vec<CompiledFunction> =
                     (0..FUNCS).map(|f| returns(versioned(f, version))).collect();
@@ -526,7 +529,11 @@ fn concurrent_calls_publications_and_removals() {
                         mode: PublishMode::Normal,
                     })
                     .collect();
-                module.publish_batch(&requests).unwrap();
+                for code in module.publish_batch(&requests).unwrap() {
+                    if !seen.insert(code.instruction_start()) {
+                        reused.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
                 version += 1;
             }
         }));
@@ -555,6 +562,10 @@ fn concurrent_calls_publications_and_removals() {
     }
     assert!(lazy_calls.load(Ordering::Relaxed) > 0);
     assert!(code_calls.load(Ordering::Relaxed) > 0);
+    assert!(
+        reused.load(Ordering::Relaxed) > 0,
+        "freed code ranges were reused while other threads were calling"
+    );
 
     // Everything removed and unreferenced is eventually freed, memory included.
     module.remove_compiled_code(RemoveFilter::NonDebug);
@@ -567,4 +578,37 @@ fn concurrent_calls_publications_and_removals() {
     for &slot in &slots {
         assert_eq!(call(slot), u64::from(SENTINEL));
     }
+}
+
+#[test]
+fn an_execution_scope_keeps_unlinked_code_mapped() {
+    let (manager, _builtin) = manager();
+    let module = manager.new_native_module(0, 1).unwrap();
+    let start = module
+        .publish(0, CodeKind::Optimized, &returns(9))
+        .unwrap()
+        .instruction_start();
+    // A thread "running" the code: inside an activation that entered before the removal.
+    let scope = ExecutionScope::enter();
+    module.remove_compiled_code(RemoveFilter::NonDebug);
+    assert_eq!(
+        module.memory_usage().dead_code_bytes,
+        6,
+        "unreferenced: dead at once"
+    );
+    for _ in 0..10 {
+        module.reclaim();
+    }
+    assert_eq!(
+        call(start),
+        9,
+        "still mapped while an older activation may run it"
+    );
+    assert_eq!(lookup(start).unwrap().code().index(), Some(0));
+    drop(scope);
+    assert!(reclaim_until(&module, || module
+        .memory_usage()
+        .dead_code_bytes
+        == 0));
+    assert!(lookup(start).is_none());
 }
