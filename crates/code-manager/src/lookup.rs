@@ -20,7 +20,7 @@
 
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Mutex, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use kiln_abi::TrapCode;
 
@@ -39,25 +39,38 @@ pub(crate) struct TableEntry {
     pub(crate) code: NonNull<WasmCode>,
 }
 
-/// An immutable, sorted table of a module's code.
+// SAFETY: an entry is plain data; its code pointer is only dereferenced inside read sections,
+// which keep the object alive, and code objects are themselves `Sync`.
+unsafe impl Send for TableEntry {}
+// SAFETY: as above.
+unsafe impl Sync for TableEntry {}
+
+/// An immutable table of a module's code: a large sorted `base`, shared between successive
+/// tables, plus a small sorted `recent` part with code listed since the base was built. Each
+/// code object is in exactly one of them.
+///
+/// Publishing copies only `recent` (and folds it into a new base once it outgrows
+/// [`CodeTable::recent_limit`]), so listing code one function at a time costs O(sqrt n) per
+/// publication, amortized, instead of O(n).
 #[derive(Debug)]
 pub(crate) struct CodeTable {
-    pub(crate) entries: Box<[TableEntry]>,
+    pub(crate) base: Arc<[TableEntry]>,
+    pub(crate) recent: Box<[TableEntry]>,
 }
 
-// SAFETY: the table is immutable; the code pointers are only dereferenced inside read sections,
-// which keep the objects alive.
-unsafe impl Send for CodeTable {}
-// SAFETY: as above.
-unsafe impl Sync for CodeTable {}
-
 impl CodeTable {
+    /// The most entries `recent` may hold over a base of `base_len` entries.
+    pub(crate) fn recent_limit(base_len: usize) -> usize {
+        base_len.isqrt().max(32)
+    }
+
     fn find(&self, pc: usize) -> Option<NonNull<WasmCode>> {
-        let i = self
-            .entries
-            .partition_point(|e| e.start <= pc)
-            .checked_sub(1)?;
-        let entry = self.entries[i];
+        Self::find_in(&self.recent, pc).or_else(|| Self::find_in(&self.base, pc))
+    }
+
+    fn find_in(entries: &[TableEntry], pc: usize) -> Option<NonNull<WasmCode>> {
+        let i = entries.partition_point(|e| e.start <= pc).checked_sub(1)?;
+        let entry = entries[i];
         (pc < entry.end).then_some(entry.code)
     }
 }

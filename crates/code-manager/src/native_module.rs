@@ -105,6 +105,11 @@ struct ModuleState {
     slots: Vec<Option<CodePtr>>,
     /// Every code object still listed in the lookup table, by start address.
     listed: BTreeMap<usize, CodePtr>,
+    /// The current table's base part and the entries listed since it was built (sorted);
+    /// `table_base_stale` once code left `listed`, so the next table needs a fresh base.
+    table_base: Arc<[TableEntry]>,
+    table_recent: Vec<TableEntry>,
+    table_base_stale: bool,
     /// Listed code whose count reached zero, with its retirement epoch.
     dead: Vec<(u64, CodePtr)>,
     /// Code taken out of the lookup table, with the epoch it was taken out at.
@@ -187,6 +192,9 @@ impl NativeModule {
             space,
             slots: vec![None; declared as usize],
             listed: BTreeMap::new(),
+            table_base: Arc::new([]),
+            table_recent: Vec::new(),
+            table_base_stale: false,
             dead: Vec::new(),
             unlisted: Vec::new(),
             old_tables: Vec::new(),
@@ -472,6 +480,7 @@ impl NativeModule {
             for (_, code) in &ready {
                 state.listed.remove(&code.get().instruction_start);
             }
+            state.table_base_stale = true;
             shared.swap_table(state);
             let tag = epoch::retire_epoch();
             state
@@ -487,12 +496,14 @@ impl NativeModule {
     /// A snapshot of this module's memory use.
     pub fn memory_usage(&self) -> MemoryUsage {
         let state = self.shared.lock();
+        // Old tables share their base with the current one unless it was rebuilt since.
         let tables: usize = state
             .old_tables
             .iter()
-            .map(|(_, t)| t.entries.len())
+            .map(|(_, t)| t.recent.len())
             .sum::<usize>()
-            + state.listed.len();
+            + state.table_base.len()
+            + state.table_recent.len();
         MemoryUsage {
             reserved_bytes: state.space.size(),
             committed_bytes: state.space.committed_bytes(),
@@ -615,22 +626,27 @@ impl ModuleState {
         self.code_bytes[c.kind.index()] += c.instructions_len;
         self.metadata_bytes += c.metadata_size();
         self.listed.insert(c.instruction_start, code);
+        let at = self
+            .table_recent
+            .partition_point(|e| e.start < c.instruction_start);
+        self.table_recent.insert(at, entry_of(&code));
     }
 
-    fn build_table(&self) -> CodeTable {
-        let entries = self
-            .listed
-            .values()
-            .map(|code| {
-                let c = code.get();
-                TableEntry {
-                    start: c.instruction_start,
-                    end: c.instruction_start + c.instructions_len,
-                    code: code.0,
-                }
-            })
-            .collect();
-        CodeTable { entries }
+    /// The next lookup table: the current base plus recent entries, or a fresh base if entries
+    /// were removed or the recent part grew too large. Cost: O(recent), or O(listed) on a fresh
+    /// base.
+    fn build_table(&mut self) -> CodeTable {
+        if self.table_base_stale
+            || self.table_recent.len() > CodeTable::recent_limit(self.table_base.len())
+        {
+            self.table_base = self.listed.values().map(entry_of).collect();
+            self.table_recent.clear();
+            self.table_base_stale = false;
+        }
+        CodeTable {
+            base: self.table_base.clone(),
+            recent: self.table_recent.clone().into(),
+        }
     }
 
     /// Drops the reference a slot held.
@@ -673,6 +689,15 @@ impl Drop for ModuleShared {
         // Readers that found the registry entry may still look at the tables and codes.
         epoch::retire_orphan(epoch::retire_epoch(), Box::new(remains));
         epoch::reclaim_orphans();
+    }
+}
+
+fn entry_of(code: &CodePtr) -> TableEntry {
+    let c = code.get();
+    TableEntry {
+        start: c.instruction_start,
+        end: c.instruction_start + c.instructions_len,
+        code: code.0,
     }
 }
 

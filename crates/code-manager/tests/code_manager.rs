@@ -612,3 +612,31 @@ fn an_execution_scope_keeps_unlinked_code_mapped() {
         == 0));
     assert!(lookup(start).is_none());
 }
+
+#[test]
+fn lookup_finds_every_function_published_one_at_a_time() {
+    let (manager, _builtin) = manager();
+    const N: u32 = 600;
+    let module = manager.new_native_module(0, N).unwrap();
+    let mut codes = Vec::new();
+    for i in 0..N {
+        codes.push(module.publish(i, CodeKind::Baseline, &returns(i)).unwrap());
+        // Replace some, so that dead code leaves the table and the base is rebuilt meanwhile.
+        if i % 50 == 49 {
+            codes.push(
+                module
+                    .publish(i - 7, CodeKind::Optimized, &returns(i - 7))
+                    .unwrap(),
+            );
+            module.reclaim();
+        }
+    }
+    for code in &codes {
+        let found = lookup(code.instruction_start() + 3).unwrap();
+        assert_eq!(found.code().instruction_start(), code.instruction_start());
+        assert_eq!(found.code().index(), code.index());
+    }
+    for i in 0..N {
+        assert_eq!(call(module.jump_table_slot(i).unwrap()), u64::from(i));
+    }
+}
