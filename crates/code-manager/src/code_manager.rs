@@ -85,19 +85,27 @@ impl CodeManager {
         Ok(module)
     }
 
+    /// Runs [`NativeModule::reclaim`] on every live module. Never waits.
+    pub fn reclaim(&self) {
+        for module in self.live_modules() {
+            module.reclaim();
+        }
+    }
+
+    fn live_modules(&self) -> Vec<NativeModule> {
+        let modules = self.modules.lock().unwrap_or_else(|e| e.into_inner());
+        modules
+            .iter()
+            .filter_map(|m| m.upgrade())
+            .map(NativeModule::from_shared)
+            .collect()
+    }
+
     /// The memory use of every live module created by this manager, summed. Cost: one lock per
     /// module.
     pub fn memory_usage(&self) -> MemoryUsage {
-        let modules: Vec<NativeModule> = {
-            let modules = self.modules.lock().unwrap_or_else(|e| e.into_inner());
-            modules
-                .iter()
-                .filter_map(|m| m.upgrade())
-                .map(NativeModule::from_shared)
-                .collect()
-        };
         let mut total = MemoryUsage::default();
-        for module in &modules {
+        for module in &self.live_modules() {
             total += module.memory_usage();
         }
         total

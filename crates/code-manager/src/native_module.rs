@@ -128,6 +128,7 @@ pub(crate) struct ModuleShared {
     imported: u32,
     declared: u32,
     exec_base: usize,
+    reserved: usize,
     header: HeaderLayout,
     lookup: NonNull<ModuleLookup>,
     registry_index: AtomicUsize,
@@ -231,6 +232,7 @@ impl NativeModule {
             imported,
             declared,
             exec_base,
+            reserved,
             header,
             lookup: NonNull::from(Box::leak(Box::new(ModuleLookup {
                 id,
@@ -270,8 +272,7 @@ impl NativeModule {
 
     /// The executable address range of the module's code space.
     pub fn code_space(&self) -> std::ops::Range<usize> {
-        let size = self.shared.lock().space.size();
-        self.shared.exec_base..self.shared.exec_base + size
+        self.shared.exec_base..self.shared.exec_base + self.shared.reserved
     }
 
     /// Address of the jump-table slot of declared function `func_index`: call it to call the

@@ -640,3 +640,28 @@ fn lookup_finds_every_function_published_one_at_a_time() {
         assert_eq!(call(module.jump_table_slot(i).unwrap()), u64::from(i));
     }
 }
+
+#[test]
+fn default_modules_reserve_the_maximum_and_commit_on_use() {
+    let manager = CodeManager::new(CodeManagerConfig::default());
+    let module = manager.new_native_module(0, 3).unwrap();
+    let usage = module.memory_usage();
+    assert_eq!(usage.reserved_bytes, MAX_CODE_SPACE);
+    assert_eq!(usage.committed_bytes, region::page::size());
+    assert_eq!(module.code_space().len(), MAX_CODE_SPACE);
+    // No builtin registered: lazy calls trap in the trampoline instead of jumping to 0.
+    let trampoline = lookup(module.code_space().start).unwrap();
+    assert_eq!(trampoline.code().instructions()[6..8], [0x0F, 0x0B]);
+    let big = CompiledFunction {
+        code: vec![0xCC; 3 * region::page::size()],
+        ..returns(1)
+    };
+    let code = module.publish(0, CodeKind::Optimized, &big).unwrap();
+    assert_eq!(
+        module.memory_usage().committed_bytes,
+        4 * region::page::size()
+    );
+    drop(code);
+    manager.reclaim();
+    assert_eq!(manager.memory_usage().modules, 1);
+}
