@@ -10,6 +10,35 @@
 //! referenced ([`WasmCodeRef`], [`CodeRefScope`]) or possibly running (an [`ExecutionScope`]
 //! was open when it was unlinked). [`lookup`] maps a pc to its code from a signal handler.
 //!
+//! # Use
+//!
+//! ```
+//! use kiln_abi::CompiledFunction;
+//! use kiln_code_manager::{CodeKind, CodeManager, CodeManagerConfig, ExecutionScope, lookup};
+//!
+//! // The engine registers its lazy-compile builtin (entered with the function index in r11).
+//! let manager = CodeManager::new(CodeManagerConfig {
+//!     code_space_per_module: 64 << 20,
+//!     lazy_compile_builtin: None, // or Some(address); see `set_lazy_compile_builtin`
+//! });
+//! let module = manager.new_native_module(/* imported */ 1, /* declared */ 2)?;
+//! // mov eax, 42; ret
+//! let f = CompiledFunction { code: vec![0xB8, 42, 0, 0, 0, 0xC3], ..Default::default() };
+//! let code = module.publish(1, CodeKind::Optimized, &f)?;
+//!
+//! // The runtime enters wasm inside an execution scope, calling through the jump table.
+//! let _scope = ExecutionScope::enter();
+//! // SAFETY: the slot jumps to the code above, which takes nothing and returns in rax.
+//! let call: extern "sysv64" fn() -> u64 =
+//!     unsafe { std::mem::transmute(module.jump_table_slot(1)?) };
+//! assert_eq!(call(), 42);
+//!
+//! // A trap handler maps the faulting pc back to the code (lock-free, allocation-free).
+//! let found = lookup(code.instruction_start()).expect("published code is listed");
+//! assert_eq!((found.code().index(), found.module_id()), (Some(1), module.id()));
+//! # Ok::<(), kiln_code_manager::CodeError>(())
+//! ```
+//!
 //! # Memory layout of one native module
 //!
 //! ```text

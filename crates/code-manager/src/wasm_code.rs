@@ -294,6 +294,14 @@ impl CodeRefScope {
         self.refs.last().expect("just pushed")
     }
 
+    /// Looks up `pc` ([`crate::lookup`]) and keeps the code containing it alive until the scope
+    /// drops: what a frame walker does for each frame. `None` if no live code contains `pc`.
+    /// Not signal-safe (it may allocate).
+    pub fn add_pc(&mut self, pc: usize) -> Option<&WasmCode> {
+        let code = crate::lookup(pc)?.code_ref()?;
+        Some(self.add(code))
+    }
+
     /// Number of references held.
     pub fn len(&self) -> usize {
         self.refs.len()

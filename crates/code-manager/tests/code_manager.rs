@@ -235,6 +235,7 @@ fn removed_code_lives_while_referenced_then_is_freed() {
     let (manager, _builtin) = manager();
     let module = manager.new_native_module(0, 1).unwrap();
     let mut scope = CodeRefScope::new();
+    assert!(scope.add_pc(0).is_none());
     let start = scope
         .add(module.publish(0, CodeKind::Baseline, &returns(7)).unwrap())
         .instruction_start();
@@ -257,6 +258,9 @@ fn removed_code_lives_while_referenced_then_is_freed() {
     assert_eq!(usage.code_bytes_of(CodeKind::Baseline), 6);
     assert_eq!(usage.dead_code_bytes, 0, "not dead while referenced");
     assert_eq!(lookup(start).unwrap().code().index(), Some(0));
+    // A frame walker finding the removed code on a stack takes another reference.
+    assert_eq!(scope.add_pc(start + 1).unwrap().instruction_start(), start);
+    assert_eq!(scope.len(), 2);
 
     drop(scope);
     assert_eq!(module.memory_usage().dead_code_bytes, 6);
