@@ -1,0 +1,355 @@
+//! One native module's code space: a reserved range of address space, mapped twice.
+//!
+//! The memory is an anonymous shared-memory file (`memfd_create`) of the reservation's size,
+//! mapped once as the *executable view* (pages `r-x` once committed) and once as the *writable
+//! view* (pages `rw-` once committed). Code runs at executable-view addresses; the code manager
+//! writes through the writable view at the same offset. No page is ever mapped writable and
+//! executable at once, and no protection ever changes under a running thread: committing turns
+//! `---` pages into `r-x`/`rw-`, decommitting turns them back and releases their memory.
+//!
+//! Both views are `MADV_DONTFORK`: a `fork()`ed child does not inherit the code space (sharing
+//! it would let the child rewrite the parent's code).
+//!
+//! Allocation is first fit over a free list of ranges, in units of [`CODE_ALIGNMENT`]. Pages are
+//! committed when an allocation first touches them and decommitted when a freed range covers them
+//! whole, so freed space is reused by later allocations and costs no memory while unused.
+
+use std::collections::BTreeMap;
+use std::ptr;
+
+use region::Protection;
+
+use crate::CodeError;
+
+/// Alignment and size granule of every allocation in a code space (one cache line).
+pub const CODE_ALIGNMENT: usize = 64;
+
+/// The largest code space one native module may reserve: 1 GiB.
+///
+/// Every call within a module (code to a jump-table slot, a slot to code, a stub to the
+/// trampoline) stays within one reservation, so any rel32 displacement (±2 GiB) reaches.
+pub const MAX_CODE_SPACE: usize = 1 << 30;
+
+/// A reservation with its two views, its free list and its committed pages.
+///
+/// Invariants: `free` holds disjoint, non-adjacent ranges inside `[0, size)`, aligned to
+/// [`CODE_ALIGNMENT`]; every page overlapping an allocated range is committed; a committed page is
+/// `r-x` in the executable view and `rw-` in the writable view, an uncommitted one `---` in both.
+#[derive(Debug)]
+pub(crate) struct CodeSpace {
+    exec: *mut u8,
+    write: *mut u8,
+    size: usize,
+    page_size: usize,
+    /// start -> length of each free range.
+    free: BTreeMap<usize, usize>,
+    /// One bit per page: committed or not.
+    committed: Vec<u64>,
+    committed_bytes: usize,
+}
+
+// SAFETY: the raw pointers are the bases of mappings this value owns; all mutation goes through
+// `&mut self`, and shared access only computes addresses.
+unsafe impl Send for CodeSpace {}
+// SAFETY: as above; `&self` methods never write through the views.
+unsafe impl Sync for CodeSpace {}
+
+impl CodeSpace {
+    /// Reserves `size` bytes (rounded up to whole pages) of address space twice over one memfd.
+    /// Cost: four system calls; no memory is committed.
+    pub(crate) fn reserve(size: usize) -> Result<CodeSpace, CodeError> {
+        if size == 0 || size > MAX_CODE_SPACE {
+            return Err(CodeError::InvalidCodeSpaceSize {
+                requested: size,
+                max: MAX_CODE_SPACE,
+            });
+        }
+        let page_size = region::page::size();
+        let size = size.next_multiple_of(page_size);
+        // SAFETY: the name is a NUL-terminated C string; the flags are valid.
+        let fd = unsafe { libc::memfd_create(c"kiln-wasm-code".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(CodeError::last_os_error("memfd_create"));
+        }
+        let result = Self::map_views(fd, size);
+        // SAFETY: `fd` is ours; the mappings keep the file alive after it is closed.
+        unsafe { libc::close(fd) };
+        let (exec, write) = result?;
+        let mut free = BTreeMap::new();
+        free.insert(0, size);
+        Ok(CodeSpace {
+            exec,
+            write,
+            size,
+            page_size,
+            free,
+            committed: vec![0; (size / page_size).div_ceil(64)],
+            committed_bytes: 0,
+        })
+    }
+
+    fn map_views(fd: libc::c_int, size: usize) -> Result<(*mut u8, *mut u8), CodeError> {
+        // SAFETY: `fd` is a valid memfd.
+        if unsafe { libc::ftruncate(fd, size as libc::off_t) } != 0 {
+            return Err(CodeError::last_os_error("ftruncate"));
+        }
+        let map = || {
+            // SAFETY: a fresh PROT_NONE shared mapping of a file we own, at an address the
+            // kernel picks; it overlaps nothing.
+            let p = unsafe {
+                libc::mmap(
+                    ptr::null_mut(),
+                    size,
+                    libc::PROT_NONE,
+                    libc::MAP_SHARED | libc::MAP_NORESERVE,
+                    fd,
+                    0,
+                )
+            };
+            if p == libc::MAP_FAILED {
+                return Err(CodeError::last_os_error("mmap"));
+            }
+            // A shared mapping would stay shared with a fork()ed child, which could then
+            // rewrite the parent's code; the child gets no code space instead.
+            // SAFETY: `p` is the mapping of `size` bytes created just above.
+            if unsafe { libc::madvise(p, size, libc::MADV_DONTFORK) } != 0 {
+                let error = CodeError::last_os_error("madvise");
+                // SAFETY: as above; nothing else knows of the mapping.
+                unsafe { libc::munmap(p, size) };
+                return Err(error);
+            }
+            Ok(p)
+        };
+        let exec = map()?;
+        match map() {
+            Ok(write) => Ok((exec.cast(), write.cast())),
+            Err(e) => {
+                // SAFETY: `exec` is the mapping created just above, of `size` bytes.
+                unsafe { libc::munmap(exec, size) };
+                Err(e)
+            }
+        }
+    }
+
+    /// Address of the executable view's first byte.
+    pub(crate) fn exec_base(&self) -> usize {
+        self.exec as usize
+    }
+
+    /// Size of the reservation in bytes.
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Bytes currently committed (counted once, though mapped twice).
+    pub(crate) fn committed_bytes(&self) -> usize {
+        self.committed_bytes
+    }
+
+    /// The writable-view pointer for `offset`. Writing through it is only sound for allocated
+    /// ranges, which are committed.
+    pub(crate) fn write_ptr(&self, offset: usize) -> *mut u8 {
+        debug_assert!(offset < self.size);
+        self.write.wrapping_add(offset)
+    }
+
+    /// Allocates `len` bytes (rounded up to [`CODE_ALIGNMENT`]), first fit, committing the pages
+    /// it touches. Returns the offset. Cost: O(free ranges) plus two `mprotect` per newly
+    /// committed run of pages.
+    pub(crate) fn allocate(&mut self, len: usize) -> Result<usize, CodeError> {
+        let len = len.max(1).next_multiple_of(CODE_ALIGNMENT);
+        let found = self
+            .free
+            .iter()
+            .find(|&(_, &l)| l >= len)
+            .map(|(&s, &l)| (s, l));
+        let Some((start, free_len)) = found else {
+            return Err(CodeError::OutOfCodeSpace {
+                requested: len,
+                largest_free: self.free.values().copied().max().unwrap_or(0),
+                reserved: self.size,
+            });
+        };
+        self.free.remove(&start);
+        if free_len > len {
+            self.free.insert(start + len, free_len - len);
+        }
+        if let Err(e) = self.commit(start, len) {
+            self.release(start, len);
+            return Err(e);
+        }
+        Ok(start)
+    }
+
+    /// Returns `[offset, offset + len)` (as allocated) to the free list and decommits every page
+    /// the merged free range now covers whole. Cost: O(log ranges) plus the decommit calls.
+    pub(crate) fn free(&mut self, offset: usize, len: usize) {
+        let len = len.max(1).next_multiple_of(CODE_ALIGNMENT);
+        let (start, end) = self.release(offset, len);
+        let first_page = start.div_ceil(self.page_size);
+        let end_page = end / self.page_size;
+        let mut page = first_page;
+        while page < end_page {
+            if !self.is_committed(page) {
+                page += 1;
+                continue;
+            }
+            let run_start = page;
+            while page < end_page && self.is_committed(page) {
+                page += 1;
+            }
+            self.decommit_pages(run_start, page - run_start);
+        }
+    }
+
+    /// Inserts a range into the free list, merging with neighbours; returns the merged range.
+    fn release(&mut self, offset: usize, len: usize) -> (usize, usize) {
+        let mut start = offset;
+        let mut end = offset + len;
+        if let Some((&prev, &prev_len)) = self.free.range(..start).next_back() {
+            debug_assert!(prev + prev_len <= start, "double free in code space");
+            if prev + prev_len == start {
+                self.free.remove(&prev);
+                start = prev;
+            }
+        }
+        if let Some(next_len) = self.free.remove(&end) {
+            end += next_len;
+        }
+        self.free.insert(start, end - start);
+        (start, end)
+    }
+
+    fn is_committed(&self, page: usize) -> bool {
+        self.committed[page / 64] & (1 << (page % 64)) != 0
+    }
+
+    fn set_committed(&mut self, page: usize, on: bool) {
+        if on {
+            self.committed[page / 64] |= 1 << (page % 64);
+        } else {
+            self.committed[page / 64] &= !(1 << (page % 64));
+        }
+    }
+
+    fn commit(&mut self, offset: usize, len: usize) -> Result<(), CodeError> {
+        let end_page = (offset + len).div_ceil(self.page_size);
+        let mut page = offset / self.page_size;
+        while page < end_page {
+            if self.is_committed(page) {
+                page += 1;
+                continue;
+            }
+            let run_start = page;
+            while page < end_page && !self.is_committed(page) {
+                page += 1;
+            }
+            self.commit_pages(run_start, page - run_start)?;
+        }
+        Ok(())
+    }
+
+    fn commit_pages(&mut self, first: usize, count: usize) -> Result<(), CodeError> {
+        let offset = first * self.page_size;
+        let len = count * self.page_size;
+        // SAFETY: the range lies inside both views, which this value owns; these pages are
+        // uncommitted, so no code runs there and no reference into them exists.
+        unsafe {
+            region::protect(self.exec.add(offset), len, Protection::READ_EXECUTE)
+                .map_err(|_| CodeError::last_os_error("mprotect"))?;
+            region::protect(self.write.add(offset), len, Protection::READ_WRITE)
+                .map_err(|_| CodeError::last_os_error("mprotect"))?;
+        }
+        for page in first..first + count {
+            self.set_committed(page, true);
+        }
+        self.committed_bytes += len;
+        Ok(())
+    }
+
+    fn decommit_pages(&mut self, first: usize, count: usize) {
+        let offset = first * self.page_size;
+        let len = count * self.page_size;
+        // SAFETY: the pages lie inside both views and are wholly free: no code on them can run
+        // any more (the caller frees code only after its grace period) and nothing refers to
+        // them. MADV_REMOVE needs the writable view still writable, so it comes first.
+        let ok = unsafe {
+            libc::madvise(self.write.add(offset).cast(), len, libc::MADV_REMOVE) == 0
+                && region::protect(self.write.add(offset), len, Protection::NONE).is_ok()
+                && region::protect(self.exec.add(offset), len, Protection::NONE).is_ok()
+        };
+        debug_assert!(ok, "decommit failed: {}", std::io::Error::last_os_error());
+        for page in first..first + count {
+            self.set_committed(page, false);
+        }
+        self.committed_bytes -= len;
+    }
+}
+
+impl Drop for CodeSpace {
+    fn drop(&mut self) {
+        // SAFETY: both views were mapped by `reserve` with `self.size` bytes and nothing runs in
+        // or refers to them any more (a code space is dropped after its module's grace period).
+        unsafe {
+            libc::munmap(self.exec.cast(), self.size);
+            libc::munmap(self.write.cast(), self.size);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocates_first_fit_and_reuses_freed_ranges() {
+        let mut space = CodeSpace::reserve(1 << 20).unwrap();
+        let a = space.allocate(100).unwrap();
+        let b = space.allocate(64).unwrap();
+        assert_eq!((a, b), (0, 128));
+        space.free(a, 100);
+        assert_eq!(space.allocate(10).unwrap(), 0);
+        assert_eq!(space.allocate(64).unwrap(), 64);
+        assert_eq!(space.allocate(1).unwrap(), 192);
+    }
+
+    #[test]
+    fn commits_and_decommits_whole_pages() {
+        let page = region::page::size();
+        let mut space = CodeSpace::reserve(1 << 20).unwrap();
+        assert_eq!(space.committed_bytes(), 0);
+        let a = space.allocate(3 * page).unwrap();
+        let b = space.allocate(64).unwrap();
+        assert_eq!(space.committed_bytes(), 4 * page);
+        // SAFETY: `a` is allocated and committed; the writable view is rw.
+        unsafe { space.write_ptr(a).write(0xC3) };
+        // SAFETY: the executable view of the same offset is readable.
+        assert_eq!(unsafe { *(space.exec_base() as *const u8) }, 0xC3);
+        space.free(a, 3 * page);
+        // The page shared with `b` stays committed.
+        assert_eq!(space.committed_bytes(), page);
+        space.free(b, 64);
+        assert_eq!(space.committed_bytes(), 0);
+        // Reused pages read as zero: the memory was released.
+        let c = space.allocate(64).unwrap();
+        // SAFETY: `c` is allocated and committed.
+        assert_eq!(unsafe { *(space.exec_base() as *const u8).add(c) }, 0);
+    }
+
+    #[test]
+    fn running_out_is_a_typed_error() {
+        let mut space = CodeSpace::reserve(64 * 1024).unwrap();
+        space.allocate(60 * 1024).unwrap();
+        let err = space.allocate(8 * 1024).unwrap_err();
+        assert_eq!(
+            err,
+            CodeError::OutOfCodeSpace {
+                requested: 8192,
+                largest_free: 4096,
+                reserved: 65536
+            }
+        );
+        assert!(err.to_string().contains("8192"));
+        assert!(CodeSpace::reserve(MAX_CODE_SPACE + 1).is_err());
+    }
+}
