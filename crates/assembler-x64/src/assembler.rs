@@ -1184,6 +1184,26 @@ impl Assembler {
         self.op_w(inst::movap(fs), false, dst.enc(), Rm::Reg(src.enc()), 0);
     }
 
+    /// `movaps`/`movapd dst, [mem]`: a 16-byte load (the operand must be 16-byte aligned).
+    pub fn movap_rm(&mut self, fs: FloatSize, dst: Xmm, src: Mem) {
+        self.op_w(inst::movap(fs), false, dst.enc(), Rm::Mem(src), 0);
+    }
+
+    /// `movaps`/`movapd [mem], src`: a 16-byte store (the operand must be 16-byte aligned).
+    pub fn movap_mr(&mut self, fs: FloatSize, dst: Mem, src: Xmm) {
+        self.op_w(inst::movap_store(fs), false, src.enc(), Rm::Mem(dst), 0);
+    }
+
+    /// `movups`/`movupd dst, [mem]`: a 16-byte load without alignment requirement.
+    pub fn movup_rm(&mut self, fs: FloatSize, dst: Xmm, src: Mem) {
+        self.op_w(inst::movup(fs), false, dst.enc(), Rm::Mem(src), 0);
+    }
+
+    /// `movups`/`movupd [mem], src`: a 16-byte store without alignment requirement.
+    pub fn movup_mr(&mut self, fs: FloatSize, dst: Mem, src: Xmm) {
+        self.op_w(inst::movup(fs).plus(1), false, src.enc(), Rm::Mem(dst), 0);
+    }
+
     /// `ucomiss`/`ucomisd a, b`: unordered compare setting ZF/PF/CF (PF = 1 when unordered).
     pub fn ucomis_rr(&mut self, fs: FloatSize, a: Xmm, b: Xmm) {
         self.op_w(inst::ucomis(fs), false, a.enc(), Rm::Reg(b.enc()), 0);
@@ -1316,6 +1336,16 @@ impl Assembler {
     /// `vmovaps`/`vmovapd dst, src`.
     pub fn vmovap_rr(&mut self, fs: FloatSize, dst: Xmm, src: Xmm) {
         self.vop(inst::movap(fs), false, dst.enc(), 0, Rm::Reg(src.enc()), 0);
+    }
+
+    /// `vmovaps`/`vmovapd dst, [mem]` (16-byte aligned).
+    pub fn vmovap_rm(&mut self, fs: FloatSize, dst: Xmm, src: Mem) {
+        self.vop(inst::movap(fs), false, dst.enc(), 0, Rm::Mem(src), 0);
+    }
+
+    /// `vmovaps`/`vmovapd [mem], src` (16-byte aligned).
+    pub fn vmovap_mr(&mut self, fs: FloatSize, dst: Mem, src: Xmm) {
+        self.vop(inst::movap_store(fs), false, src.enc(), 0, Rm::Mem(dst), 0);
     }
 
     /// `vucomiss`/`vucomisd a, b`.

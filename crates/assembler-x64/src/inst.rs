@@ -509,6 +509,19 @@ pub(crate) const fn movap(fs: FloatSize) -> Opcode {
     }
 }
 
+/// `movaps`/`movapd xmm/m128, xmm` (store).
+pub(crate) const fn movap_store(fs: FloatSize) -> Opcode {
+    movap(fs).plus(1)
+}
+
+/// `movups`/`movupd xmm, xmm/m128` (unaligned load); the store is `+1`.
+pub(crate) const fn movup(fs: FloatSize) -> Opcode {
+    match fs {
+        FloatSize::F32 => Opcode::x0f(0x10),
+        FloatSize::F64 => Opcode::pfx_0f(Prefix::P66, 0x10),
+    }
+}
+
 /// `ucomiss`/`ucomisd xmm, xmm/m`.
 pub(crate) const fn ucomis(fs: FloatSize) -> Opcode {
     match fs {

@@ -818,6 +818,22 @@ fn float_moves_compares_and_rounding() {
             check(&asm(|a| a.vmovs_rm(fs, rotx(k), m.mem())), vmovs, &[x, mem]);
             check(&asm(|a| a.vmovs_mr(fs, m.mem(), rotx(k))), vmovs, &[mem, x]);
             check(&asm(|a| a.ucomis_rm(fs, rotx(k), m.mem())), ucom, &[x, mem]);
+            let m16 = E::M(*m, 16);
+            let movup = pick(Mn::Movups, Mn::Movupd);
+            check(&asm(|a| a.movap_rm(fs, rotx(k), m.mem())), movap, &[x, m16]);
+            check(&asm(|a| a.movap_mr(fs, m.mem(), rotx(k))), movap, &[m16, x]);
+            check(
+                &asm(|a| a.vmovap_rm(fs, rotx(k), m.mem())),
+                vmovap,
+                &[x, m16],
+            );
+            check(
+                &asm(|a| a.vmovap_mr(fs, m.mem(), rotx(k))),
+                vmovap,
+                &[m16, x],
+            );
+            check(&asm(|a| a.movup_rm(fs, rotx(k), m.mem())), movup, &[x, m16]);
+            check(&asm(|a| a.movup_mr(fs, m.mem(), rotx(k))), movup, &[m16, x]);
             check(
                 &asm(|a| a.vucomis_rm(fs, rotx(k), m.mem())),
                 vucom,
