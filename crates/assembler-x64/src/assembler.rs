@@ -676,6 +676,25 @@ impl Assembler {
         self.alu_i(op, size, Rm::Mem(dst), imm);
     }
 
+    /// `op dst, imm32` always in the 32-bit immediate form (32/64-bit), so that the immediate
+    /// can be rewritten later with [`Assembler::patch_i32`] at `pc_offset() - 4`: e.g. the
+    /// `sub rsp, frame_size` of a prologue emitted before the frame size is known.
+    pub fn alu_ri32(&mut self, op: AluOp, size: Size, dst: Gpr, imm: i32) {
+        if self.require_32_64(size) {
+            self.int(op.mi(), size, None, Rm::Reg(dst.enc()), 4);
+            self.imm_bytes(size, i64::from(imm));
+        }
+    }
+
+    /// Overwrites the 4 bytes at `at` (an immediate or displacement emitted earlier) with
+    /// `value`. Records [`AsmError::InvalidOperands`] if the range is not inside the code.
+    pub fn patch_i32(&mut self, at: usize, value: i32) {
+        match self.buf.get_mut(at..at.saturating_add(4)) {
+            Some(field) if field.len() == 4 => field.copy_from_slice(&value.to_le_bytes()),
+            _ => self.invalid("patch outside the code"),
+        }
+    }
+
     fn alu_i(&mut self, op: AluOp, size: Size, rm: Rm, imm: i32) {
         let imm = i64::from(imm);
         if !self.check_imm(size, imm) {

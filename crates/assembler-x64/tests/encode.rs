@@ -361,6 +361,64 @@ fn alu_all_forms() {
 }
 
 #[test]
+fn wide_immediate_form_can_be_patched() {
+    for op in AluOp::ALL {
+        for size in DW_SIZES {
+            for r in Gpr::ALL {
+                for imm in [0, 1, -1, i32::MAX] {
+                    let bytes = asm(|a| a.alu_ri32(op, size, r, imm));
+                    check(
+                        &bytes,
+                        alu_mn(op),
+                        &[E::R(gpr(size, r)), E::I(imm.into(), size.bits())],
+                    );
+                    // Always the imm32 form, even for small values.
+                    assert_eq!(
+                        bytes.len(),
+                        if r.is_extended() || size == Size::S64 {
+                            7
+                        } else {
+                            6
+                        }
+                    );
+                }
+            }
+        }
+    }
+    let mut a = Assembler::new();
+    a.alu_ri32(AluOp::Sub, Size::S64, RSP, 0);
+    let field = a.pc_offset() - 4;
+    a.ret();
+    a.patch_i32(field, 0x1238);
+    let code = a.finish().unwrap();
+    check(
+        &code[..7],
+        Mn::Sub,
+        &[E::R(Register::RSP), E::I(0x1238, 64)],
+    );
+    let mut a = Assembler::new();
+    a.ret();
+    a.patch_i32(0, 1);
+    assert!(matches!(a.finish(), Err(AsmError::InvalidOperands { .. })));
+}
+
+#[test]
+fn readme_example_bytes() {
+    let bytes = asm(|a| {
+        a.mov_rr(Size::S64, RAX, RDI);
+        a.imul_rr(Size::S64, RAX, RSI);
+        a.add_ri(Size::S64, RAX, 7);
+        a.ret();
+    });
+    assert_eq!(
+        bytes,
+        [
+            0x48, 0x89, 0xf8, 0x48, 0x0f, 0xaf, 0xc6, 0x48, 0x83, 0xc0, 0x07, 0xc3
+        ]
+    );
+}
+
+#[test]
 fn alu_immediate_uses_imm8_when_it_fits() {
     assert_eq!(asm(|a| a.add_ri(Size::S64, RAX, 127)).len(), 4);
     assert_eq!(asm(|a| a.add_ri(Size::S64, RAX, 128)).len(), 7);
