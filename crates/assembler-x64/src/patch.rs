@@ -6,6 +6,8 @@
 //! torn mix (x86-64 makes aligned 8-byte stores atomic, and an aligned 8-byte word never
 //! crosses a cache line).
 
+use crate::{Assembler, Gpr, Size};
+
 /// Size and alignment of one jump-table slot, in bytes.
 pub const JUMP_SLOT_SIZE: usize = 8;
 
@@ -49,8 +51,35 @@ pub fn rel32(next_pc: u64, target: u64) -> Result<i32, OutOfRange> {
 /// The 8 bytes of a jump-table slot at `slot_addr` that jumps to `target`:
 /// `jmp rel32` then a 3-byte `nop dword [rax]` that is never executed.
 pub fn jump_slot(slot_addr: u64, target: u64) -> Result<[u8; JUMP_SLOT_SIZE], OutOfRange> {
-    let disp = rel32(slot_addr + 5, target)?.to_le_bytes();
-    Ok([0xE9, disp[0], disp[1], disp[2], disp[3], 0x0F, 0x1F, 0x00])
+    let disp = rel32(slot_addr + JMP_REL32_SIZE, target)?;
+    let mut asm = Assembler::with_capacity(JUMP_SLOT_SIZE);
+    asm.jmp_rel32(disp);
+    asm.nop(JUMP_SLOT_SIZE - JMP_REL32_SIZE as usize);
+    Ok(to_array(asm))
+}
+
+/// The target of a jump-table slot at `slot_addr` holding `slot`, or `None` if the bytes are
+/// not a slot written by [`jump_slot`].
+pub fn jump_slot_target(slot_addr: u64, slot: [u8; JUMP_SLOT_SIZE]) -> Option<u64> {
+    let template = jump_slot(slot_addr, slot_addr).ok()?;
+    if slot[0] != template[0] || slot[5..] != template[5..] {
+        return None;
+    }
+    let disp = i32::from_le_bytes(slot[1..5].try_into().ok()?);
+    Some((slot_addr + JMP_REL32_SIZE).wrapping_add_signed(i64::from(disp)))
+}
+
+/// Length of `jmp rel32`.
+const JMP_REL32_SIZE: u64 = 5;
+
+/// The bytes of `asm` (which emitted exactly `N` bytes, no labels, no constants).
+fn to_array<const N: usize>(asm: Assembler) -> [u8; N] {
+    let bytes = asm
+        .finish()
+        .expect("fixed patch shapes have no labels or errors");
+    bytes
+        .try_into()
+        .expect("patch shape of the documented size")
 }
 
 /// Writes a jump-table slot with one atomic 8-byte store.
@@ -79,16 +108,15 @@ pub fn lazy_stub(
     func_index: u32,
     builtin: u64,
 ) -> Result<[u8; LAZY_STUB_SIZE], OutOfRange> {
-    let mut bytes = [0xCC; LAZY_STUB_SIZE];
-    // mov r11d, imm32: REX.B, B8+rd (r11 & 7 = 3)
-    bytes[0] = 0x41;
-    bytes[1] = 0xBB;
-    bytes[2..6].copy_from_slice(&func_index.to_le_bytes());
-    // jmp rel32
-    bytes[6] = 0xE9;
-    let disp = rel32(stub_addr + 11, builtin)?;
-    bytes[7..11].copy_from_slice(&disp.to_le_bytes());
-    Ok(bytes)
+    let mut asm = Assembler::with_capacity(LAZY_STUB_SIZE);
+    let index_reg = Gpr::new(LAZY_STUB_INDEX_REGISTER).expect("a register number");
+    asm.mov_ri(Size::S32, index_reg, i64::from(func_index));
+    let next_pc = stub_addr + asm.pc_offset() as u64 + JMP_REL32_SIZE;
+    asm.jmp_rel32(rel32(next_pc, builtin)?);
+    while asm.pc_offset() < LAZY_STUB_SIZE {
+        asm.int3();
+    }
+    Ok(to_array(asm))
 }
 
 #[cfg(test)]
@@ -111,5 +139,15 @@ mod tests {
         let stub = lazy_stub(0x1000, 7, 0x1000).unwrap();
         assert_eq!(&stub[..6], &[0x41, 0xBB, 7, 0, 0, 0]);
         assert_eq!(i32::from_le_bytes(stub[7..11].try_into().unwrap()), -11);
+        assert!(stub[11..].iter().all(|&b| b == 0xCC));
+    }
+
+    #[test]
+    fn jump_slot_target_round_trips() {
+        for target in [0x1000u64, 0x1008, 0x7fff_0000, 0x10] {
+            let slot = jump_slot(0x1000, target).unwrap();
+            assert_eq!(jump_slot_target(0x1000, slot), Some(target));
+        }
+        assert_eq!(jump_slot_target(0x1000, [0x90; 8]), None);
     }
 }

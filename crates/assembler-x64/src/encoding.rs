@@ -1,0 +1,328 @@
+//! The x86-64 instruction formats, described once: legacy prefixes, REX, VEX, the opcode
+//! map escapes, ModRM, SIB and displacements.
+//!
+//! Every instruction the assembler emits goes through [`emit_legacy`], [`emit_legacy_o`] or
+//! [`emit_vex`]; the per-instruction knowledge (opcode, map, mandatory prefix, `/digit`) lives
+//! in the tables of [`crate::inst`].
+
+use crate::label::Label;
+use crate::operand::{Addr, Mem};
+
+/// A mandatory (or, for VEX, implied) SIMD prefix.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Prefix {
+    None,
+    P66,
+    PF3,
+    PF2,
+}
+
+impl Prefix {
+    /// The legacy prefix byte, if any.
+    const fn byte(self) -> Option<u8> {
+        match self {
+            Prefix::None => None,
+            Prefix::P66 => Some(0x66),
+            Prefix::PF3 => Some(0xF3),
+            Prefix::PF2 => Some(0xF2),
+        }
+    }
+
+    /// The VEX `pp` field.
+    const fn vex_pp(self) -> u8 {
+        match self {
+            Prefix::None => 0,
+            Prefix::P66 => 1,
+            Prefix::PF3 => 2,
+            Prefix::PF2 => 3,
+        }
+    }
+}
+
+/// The opcode map.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Map {
+    /// One-byte opcodes.
+    Primary,
+    /// `0F xx`.
+    M0F,
+    /// `0F 3A xx`.
+    M0F3A,
+}
+
+impl Map {
+    /// The legacy escape bytes.
+    const fn escape(self) -> &'static [u8] {
+        match self {
+            Map::Primary => &[],
+            Map::M0F => &[0x0F],
+            Map::M0F3A => &[0x0F, 0x3A],
+        }
+    }
+
+    /// The VEX `mmmmm` field (VEX has no primary map).
+    const fn vex_mmmmm(self) -> u8 {
+        match self {
+            Map::Primary => 0,
+            Map::M0F => 1,
+            Map::M0F3A => 3,
+        }
+    }
+}
+
+/// One opcode: mandatory prefix, map and opcode byte. A table row of [`crate::inst`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Opcode {
+    pub prefix: Prefix,
+    pub map: Map,
+    pub op: u8,
+}
+
+impl Opcode {
+    /// A one-byte opcode without prefix.
+    pub const fn primary(op: u8) -> Opcode {
+        Opcode {
+            prefix: Prefix::None,
+            map: Map::Primary,
+            op,
+        }
+    }
+
+    /// A `0F xx` opcode without prefix.
+    pub const fn x0f(op: u8) -> Opcode {
+        Opcode {
+            prefix: Prefix::None,
+            map: Map::M0F,
+            op,
+        }
+    }
+
+    /// A `pfx 0F xx` opcode.
+    pub const fn pfx_0f(prefix: Prefix, op: u8) -> Opcode {
+        Opcode {
+            prefix,
+            map: Map::M0F,
+            op,
+        }
+    }
+
+    /// The same opcode with `delta` added to the opcode byte (condition codes, `+r` forms).
+    pub const fn plus(self, delta: u8) -> Opcode {
+        Opcode {
+            prefix: self.prefix,
+            map: self.map,
+            op: self.op + delta,
+        }
+    }
+}
+
+/// The r/m operand of a ModRM-encoded instruction: a register number or memory.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Rm {
+    Reg(u8),
+    Mem(Mem),
+}
+
+/// A rip-relative reference to a label, produced while encoding a memory operand: the 4-byte
+/// field at `at` (holding the addend) must receive `label - end` added to it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LabelRef {
+    pub label: Label,
+    pub at: u32,
+    pub end: u32,
+}
+
+/// Everything about a legacy-encoded instruction except its operands.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Legacy {
+    pub opcode: Opcode,
+    /// Emit the `0x66` operand-size prefix (16-bit integer operation).
+    pub opsize16: bool,
+    /// `REX.W` (64-bit operation).
+    pub w: bool,
+    /// Emit a REX prefix even if no bit is set (byte access to `spl`/`bpl`/`sil`/`dil`).
+    pub force_rex: bool,
+}
+
+/// The REX prefix byte for the given W bit and the high bits of the reg, index and base
+/// register numbers (only bit 3 of each is used).
+pub(crate) const fn rex(w: bool, r: u8, x: u8, b: u8) -> u8 {
+    0x40 | ((w as u8) << 3) | (((r >> 3) & 1) << 2) | (((x >> 3) & 1) << 1) | ((b >> 3) & 1)
+}
+
+/// A ModRM byte.
+pub(crate) const fn modrm(md: u8, reg: u8, rm: u8) -> u8 {
+    (md << 6) | ((reg & 7) << 3) | (rm & 7)
+}
+
+/// A SIB byte.
+pub(crate) const fn sib(scale: u8, index: u8, base: u8) -> u8 {
+    (scale << 6) | ((index & 7) << 3) | (base & 7)
+}
+
+/// The high (bit 3) parts of the index and base registers of an r/m operand.
+fn rm_xb(rm: &Rm) -> (u8, u8) {
+    match rm {
+        Rm::Reg(n) => (0, *n >> 3),
+        Rm::Mem(m) => m.rex_xb(),
+    }
+}
+
+/// Emits a legacy/REX instruction `prefixes REX escape opcode ModRM [SIB] [disp]`; the caller
+/// then emits `imm_len` bytes of immediate. `reg` is the ModRM.reg field (a register number or
+/// a `/digit`), `rm` the r/m operand. Cost: at most 15 pushes, no allocation beyond `buf`.
+pub(crate) fn emit_legacy(
+    buf: &mut Vec<u8>,
+    enc: Legacy,
+    reg: u8,
+    rm: Rm,
+    imm_len: u32,
+) -> Option<LabelRef> {
+    if enc.opsize16 {
+        buf.push(0x66);
+    }
+    if let Some(p) = enc.opcode.prefix.byte() {
+        buf.push(p);
+    }
+    let (x, b) = rm_xb(&rm);
+    let rex = rex(enc.w, reg, x << 3, b << 3);
+    if rex != 0x40 || enc.force_rex {
+        buf.push(rex);
+    }
+    buf.extend_from_slice(enc.opcode.map.escape());
+    buf.push(enc.opcode.op);
+    emit_modrm(buf, reg, &rm, imm_len)
+}
+
+/// Emits a legacy instruction whose register is added to the opcode byte (`B8+r`, `50+r`,
+/// `0F C8+r`): no ModRM. The caller emits any immediate.
+pub(crate) fn emit_legacy_o(buf: &mut Vec<u8>, enc: Legacy, reg: u8) {
+    if enc.opsize16 {
+        buf.push(0x66);
+    }
+    if let Some(p) = enc.opcode.prefix.byte() {
+        buf.push(p);
+    }
+    let rex = rex(enc.w, 0, 0, reg);
+    if rex != 0x40 || enc.force_rex {
+        buf.push(rex);
+    }
+    buf.extend_from_slice(enc.opcode.map.escape());
+    buf.push(enc.opcode.op + (reg & 7));
+}
+
+/// Emits an instruction with no operand encoding (prefix, escape and opcode only): `ret`,
+/// `cdq`, `jcc rel32`'s opcode, ... `w` adds `REX.W`.
+pub(crate) fn emit_plain(buf: &mut Vec<u8>, opcode: Opcode, w: bool) {
+    if let Some(p) = opcode.prefix.byte() {
+        buf.push(p);
+    }
+    if w {
+        buf.push(rex(true, 0, 0, 0));
+    }
+    buf.extend_from_slice(opcode.map.escape());
+    buf.push(opcode.op);
+}
+
+/// Everything about a VEX-encoded instruction except its operands.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Vex {
+    pub opcode: Opcode,
+    /// `VEX.W`.
+    pub w: bool,
+}
+
+/// Emits a VEX instruction (2-byte `C5` form when possible, else 3-byte `C4`) with
+/// `vvvv` = the extra source register (0 when unused: encodes as `1111`) and L = 0.
+pub(crate) fn emit_vex(
+    buf: &mut Vec<u8>,
+    enc: Vex,
+    reg: u8,
+    vvvv: u8,
+    rm: Rm,
+    imm_len: u32,
+) -> Option<LabelRef> {
+    let (x, b) = rm_xb(&rm);
+    let r_bar = (!(reg >> 3) & 1) << 7;
+    let v_bar = (!vvvv & 0xF) << 3;
+    let pp = enc.opcode.prefix.vex_pp();
+    if enc.opcode.map == Map::M0F && !enc.w && x == 0 && b == 0 {
+        buf.push(0xC5);
+        buf.push(r_bar | v_bar | pp);
+    } else {
+        buf.push(0xC4);
+        buf.push(r_bar | ((!x & 1) << 6) | ((!b & 1) << 5) | enc.opcode.map.vex_mmmmm());
+        buf.push(((enc.w as u8) << 7) | v_bar | pp);
+    }
+    buf.push(enc.opcode.op);
+    emit_modrm(buf, reg, &rm, imm_len)
+}
+
+/// Emits ModRM, SIB and displacement for `rm` with `reg` in ModRM.reg, choosing the shortest
+/// form. `imm_len` is the number of immediate bytes that will follow (needed for rip-relative
+/// displacements, which count from the end of the instruction).
+fn emit_modrm(buf: &mut Vec<u8>, reg: u8, rm: &Rm, imm_len: u32) -> Option<LabelRef> {
+    let mem = match rm {
+        Rm::Reg(n) => {
+            buf.push(modrm(0b11, reg, *n));
+            return None;
+        }
+        Rm::Mem(mem) => mem,
+    };
+    let disp = mem.disp;
+    match mem.addr {
+        Addr::Base { base, index } => {
+            let b = base.enc() & 7;
+            // rbp/r13 (b == 5) with mod 00 would mean rip-relative / no base: they always
+            // carry a displacement, even 0.
+            let (md, disp_len) = if disp == 0 && b != 5 {
+                (0b00, 0)
+            } else if i8::try_from(disp).is_ok() {
+                (0b01, 1)
+            } else {
+                (0b10, 4)
+            };
+            match index {
+                // rsp/r12 (b == 4) in ModRM.rm means "SIB follows": give them a SIB with no
+                // index (index field 100 and REX.X = 0).
+                None if b != 4 => buf.push(modrm(md, reg, b)),
+                None => {
+                    buf.push(modrm(md, reg, 0b100));
+                    buf.push(sib(0, 0b100, b));
+                }
+                Some((index, scale)) => {
+                    buf.push(modrm(md, reg, 0b100));
+                    buf.push(sib(scale.bits(), index.enc(), b));
+                }
+            }
+            match disp_len {
+                0 => {}
+                1 => buf.push(disp as u8),
+                _ => buf.extend_from_slice(&disp.to_le_bytes()),
+            }
+            None
+        }
+        Addr::Index { index, scale } => {
+            // SIB base 101 with mod 00: no base, disp32.
+            buf.push(modrm(0b00, reg, 0b100));
+            buf.push(sib(scale.bits(), index.enc(), 0b101));
+            buf.extend_from_slice(&disp.to_le_bytes());
+            None
+        }
+        Addr::Rip => {
+            buf.push(modrm(0b00, reg, 0b101));
+            buf.extend_from_slice(&disp.to_le_bytes());
+            None
+        }
+        Addr::Label(label) => {
+            buf.push(modrm(0b00, reg, 0b101));
+            let at = buf.len() as u32;
+            buf.extend_from_slice(&disp.to_le_bytes());
+            Some(LabelRef {
+                label,
+                at,
+                end: at + 4 + imm_len,
+            })
+        }
+    }
+}
