@@ -269,6 +269,7 @@ impl Assembler {
     /// An integer instruction of `size` from an [`IntForm`] row. `reg` is a register when
     /// `reg_is_gpr`, else the row's `/digit` is used. Returns false (after recording an
     /// error) when the row has no form for `size`.
+    #[inline]
     fn int(&mut self, form: IntForm, size: Size, reg: Option<Gpr>, rm: Rm, imm_len: u32) -> bool {
         let op = match (size, form.op8) {
             (Size::S8, Some(op8)) => op8,

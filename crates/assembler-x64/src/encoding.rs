@@ -144,6 +144,54 @@ pub(crate) struct Legacy {
     pub force_rex: bool,
 }
 
+/// One instruction being encoded, on the stack: the encoders fill it and copy it into the
+/// code buffer with a single fixed-size copy (x86 instructions are at most 15 bytes).
+pub(crate) struct InstBuf {
+    bytes: [u8; 16],
+    len: usize,
+}
+
+impl InstBuf {
+    #[inline(always)]
+    fn new() -> InstBuf {
+        InstBuf {
+            bytes: [0; 16],
+            len: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, b: u8) {
+        self.bytes[self.len & 15] = b;
+        self.len += 1;
+    }
+
+    #[inline(always)]
+    fn extend(&mut self, s: &[u8]) {
+        for &b in s {
+            self.push(b);
+        }
+    }
+
+    /// Appends the instruction to `buf`, turning a label reference's instruction-relative
+    /// offsets into code offsets.
+    #[inline(always)]
+    fn flush(self, buf: &mut Vec<u8>, label: Option<LabelRef>) -> Option<LabelRef> {
+        debug_assert!(self.len <= 15);
+        let base = buf.len();
+        // Copying the whole fixed-size array compiles to one 16-byte move (a variable-length
+        // copy would call memcpy); the unused tail is cut off again.
+        buf.extend_from_slice(&self.bytes);
+        buf.truncate(base + self.len);
+        let base = base as u32;
+        label.map(|r| LabelRef {
+            label: r.label,
+            at: r.at + base,
+            end: r.end + base,
+        })
+    }
+}
+
 /// The REX prefix byte for the given W bit and the high bits of the reg, index and base
 /// register numbers (only bit 3 of each is used).
 pub(crate) const fn rex(w: bool, r: u8, x: u8, b: u8) -> u8 {
@@ -171,13 +219,16 @@ fn rm_xb(rm: &Rm) -> (u8, u8) {
 /// Emits a legacy/REX instruction `prefixes REX escape opcode ModRM [SIB] [disp]`; the caller
 /// then emits `imm_len` bytes of immediate. `reg` is the ModRM.reg field (a register number or
 /// a `/digit`), `rm` the r/m operand. Cost: at most 15 pushes, no allocation beyond `buf`.
+#[inline]
 pub(crate) fn emit_legacy(
-    buf: &mut Vec<u8>,
+    out: &mut Vec<u8>,
     enc: Legacy,
     reg: u8,
     rm: Rm,
     imm_len: u32,
 ) -> Option<LabelRef> {
+    let mut buf_ = InstBuf::new();
+    let buf = &mut buf_;
     if enc.opsize16 {
         buf.push(0x66);
     }
@@ -189,9 +240,10 @@ pub(crate) fn emit_legacy(
     if rex != 0x40 || enc.force_rex {
         buf.push(rex);
     }
-    buf.extend_from_slice(enc.opcode.map.escape());
+    buf.extend(enc.opcode.map.escape());
     buf.push(enc.opcode.op);
-    emit_modrm(buf, reg, &rm, imm_len)
+    let label = emit_modrm(buf, reg, &rm, imm_len);
+    buf_.flush(out, label)
 }
 
 /// Emits a legacy instruction whose register is added to the opcode byte (`B8+r`, `50+r`,
@@ -234,14 +286,17 @@ pub(crate) struct Vex {
 
 /// Emits a VEX instruction (2-byte `C5` form when possible, else 3-byte `C4`) with
 /// `vvvv` = the extra source register (0 when unused: encodes as `1111`) and L = 0.
+#[inline]
 pub(crate) fn emit_vex(
-    buf: &mut Vec<u8>,
+    out: &mut Vec<u8>,
     enc: Vex,
     reg: u8,
     vvvv: u8,
     rm: Rm,
     imm_len: u32,
 ) -> Option<LabelRef> {
+    let mut buf_ = InstBuf::new();
+    let buf = &mut buf_;
     let (x, b) = rm_xb(&rm);
     let r_bar = (!(reg >> 3) & 1) << 7;
     let v_bar = (!vvvv & 0xF) << 3;
@@ -255,13 +310,15 @@ pub(crate) fn emit_vex(
         buf.push(((enc.w as u8) << 7) | v_bar | pp);
     }
     buf.push(enc.opcode.op);
-    emit_modrm(buf, reg, &rm, imm_len)
+    let label = emit_modrm(buf, reg, &rm, imm_len);
+    buf_.flush(out, label)
 }
 
 /// Emits ModRM, SIB and displacement for `rm` with `reg` in ModRM.reg, choosing the shortest
 /// form. `imm_len` is the number of immediate bytes that will follow (needed for rip-relative
 /// displacements, which count from the end of the instruction).
-fn emit_modrm(buf: &mut Vec<u8>, reg: u8, rm: &Rm, imm_len: u32) -> Option<LabelRef> {
+#[inline(always)]
+fn emit_modrm(buf: &mut InstBuf, reg: u8, rm: &Rm, imm_len: u32) -> Option<LabelRef> {
     let mem = match rm {
         Rm::Reg(n) => {
             buf.push(modrm(0b11, reg, *n));
@@ -298,7 +355,7 @@ fn emit_modrm(buf: &mut Vec<u8>, reg: u8, rm: &Rm, imm_len: u32) -> Option<Label
             match disp_len {
                 0 => {}
                 1 => buf.push(disp as u8),
-                _ => buf.extend_from_slice(&disp.to_le_bytes()),
+                _ => buf.extend(&disp.to_le_bytes()),
             }
             None
         }
@@ -306,18 +363,19 @@ fn emit_modrm(buf: &mut Vec<u8>, reg: u8, rm: &Rm, imm_len: u32) -> Option<Label
             // SIB base 101 with mod 00: no base, disp32.
             buf.push(modrm(0b00, reg, 0b100));
             buf.push(sib(scale.bits(), index.enc(), 0b101));
-            buf.extend_from_slice(&disp.to_le_bytes());
+            buf.extend(&disp.to_le_bytes());
             None
         }
         Addr::Rip => {
             buf.push(modrm(0b00, reg, 0b101));
-            buf.extend_from_slice(&disp.to_le_bytes());
+            buf.extend(&disp.to_le_bytes());
             None
         }
         Addr::Label(label) => {
             buf.push(modrm(0b00, reg, 0b101));
-            let at = buf.len() as u32;
-            buf.extend_from_slice(&disp.to_le_bytes());
+            // Offsets relative to the instruction start; `InstBuf::flush` rebases them.
+            let at = buf.len as u32;
+            buf.extend(&disp.to_le_bytes());
             Some(LabelRef {
                 label,
                 at,
