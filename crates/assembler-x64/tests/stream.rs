@@ -189,7 +189,7 @@ fn recorded_offsets_are_instruction_boundaries() {
                     assert_eq!(ins.mnemonic(), m, "at {at}: {ins}");
                     assert_eq!(ins.memory_base(), Register::RIP);
                     let t = ins.memory_displacement64() as usize;
-                    assert!(t >= code_len && t % 8 == 0);
+                    assert!(t >= code_len && t.is_multiple_of(8));
                     assert_eq!(code[t..t + 8], bits.to_le_bytes());
                 }
             }
