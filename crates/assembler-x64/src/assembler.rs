@@ -831,6 +831,42 @@ impl Assembler {
         }
     }
 
+    /// BMI2 `shlx`/`shrx`/`sarx dst, src, count` (32/64-bit; needs [`CpuFeatures::bmi2`]):
+    /// shift by any register, flags untouched. Rotates have no such form (invalid operands).
+    pub fn shiftx_rrr(&mut self, op: ShiftOp, size: Size, dst: Gpr, src: Gpr, count: Gpr) {
+        self.shiftx(op, size, dst, Rm::Reg(src.enc()), count);
+    }
+
+    /// BMI2 `shlx`/`shrx`/`sarx dst, [mem], count`.
+    pub fn shiftx_rmr(&mut self, op: ShiftOp, size: Size, dst: Gpr, src: Mem, count: Gpr) {
+        self.shiftx(op, size, dst, Rm::Mem(src), count);
+    }
+
+    fn shiftx(&mut self, op: ShiftOp, size: Size, dst: Gpr, src: Rm, count: Gpr) {
+        let Some(opcode) = op.bmi2() else {
+            self.invalid("BMI2 has no rotate by register");
+            return;
+        };
+        if self.require_32_64(size) {
+            self.vop(opcode, size == Size::S64, dst.enc(), count.enc(), src, 0);
+        }
+    }
+
+    /// BMI2 `rorx dst, src, imm` (32/64-bit): rotate right by a constant, flags untouched.
+    pub fn rorx_rri(&mut self, size: Size, dst: Gpr, src: Gpr, imm: u8) {
+        if self.require_32_64(size) {
+            self.vop(
+                inst::RORX,
+                size == Size::S64,
+                dst.enc(),
+                0,
+                Rm::Reg(src.enc()),
+                1,
+            );
+            self.buf.push(imm);
+        }
+    }
+
     /// `setcc dst8`: the byte register gets 1 if `cond` holds, else 0 (upper bits kept).
     pub fn setcc_r(&mut self, cond: Cond, dst: Gpr) {
         let form = IntForm {

@@ -46,6 +46,8 @@ pub(crate) enum Map {
     Primary,
     /// `0F xx`.
     M0F,
+    /// `0F 38 xx`.
+    M0F38,
     /// `0F 3A xx`.
     M0F3A,
 }
@@ -56,6 +58,7 @@ impl Map {
         match self {
             Map::Primary => &[],
             Map::M0F => &[0x0F],
+            Map::M0F38 => &[0x0F, 0x38],
             Map::M0F3A => &[0x0F, 0x3A],
         }
     }
@@ -65,6 +68,7 @@ impl Map {
         match self {
             Map::Primary => 0,
             Map::M0F => 1,
+            Map::M0F38 => 2,
             Map::M0F3A => 3,
         }
     }
