@@ -148,6 +148,29 @@ pub(crate) struct Legacy {
     pub force_rex: bool,
 }
 
+/// The immediate (or branch displacement) field at the end of an instruction.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Imm {
+    None,
+    B(u8),
+    W(u16),
+    D(u32),
+    Q(u64),
+}
+
+impl Imm {
+    /// Length in bytes.
+    pub const fn len(self) -> u32 {
+        match self {
+            Imm::None => 0,
+            Imm::B(_) => 1,
+            Imm::W(_) => 2,
+            Imm::D(_) => 4,
+            Imm::Q(_) => 8,
+        }
+    }
+}
+
 /// One instruction being encoded, on the stack: the encoders fill it and copy it into the
 /// code buffer with a single fixed-size copy (x86 instructions are at most 15 bytes).
 pub(crate) struct InstBuf {
@@ -174,6 +197,17 @@ impl InstBuf {
     fn extend(&mut self, s: &[u8]) {
         for &b in s {
             self.push(b);
+        }
+    }
+
+    #[inline(always)]
+    fn imm(&mut self, imm: Imm) {
+        match imm {
+            Imm::None => {}
+            Imm::B(v) => self.push(v),
+            Imm::W(v) => self.extend(&v.to_le_bytes()),
+            Imm::D(v) => self.extend(&v.to_le_bytes()),
+            Imm::Q(v) => self.extend(&v.to_le_bytes()),
         }
     }
 
@@ -220,16 +254,16 @@ fn rm_xb(rm: &Rm) -> (u8, u8) {
     }
 }
 
-/// Emits a legacy/REX instruction `prefixes REX escape opcode ModRM [SIB] [disp]`; the caller
-/// then emits `imm_len` bytes of immediate. `reg` is the ModRM.reg field (a register number or
-/// a `/digit`), `rm` the r/m operand. Cost: at most 15 pushes, no allocation beyond `buf`.
+/// Emits a legacy/REX instruction `prefixes REX escape opcode ModRM [SIB] [disp] [imm]`.
+/// `reg` is the ModRM.reg field (a register number or a `/digit`), `rm` the r/m operand.
+/// Cost: built on the stack, then one 16-byte copy into `out`.
 #[inline]
 pub(crate) fn emit_legacy(
     out: &mut Vec<u8>,
     enc: Legacy,
     reg: u8,
     rm: Rm,
-    imm_len: u32,
+    imm: Imm,
 ) -> Option<LabelRef> {
     let mut buf_ = InstBuf::new();
     let buf = &mut buf_;
@@ -246,13 +280,16 @@ pub(crate) fn emit_legacy(
     }
     buf.extend(enc.opcode.map.escape());
     buf.push(enc.opcode.op);
-    let label = emit_modrm(buf, reg, &rm, imm_len);
+    let label = emit_modrm(buf, reg, &rm, imm.len());
+    buf.imm(imm);
     buf_.flush(out, label)
 }
 
 /// Emits a legacy instruction whose register is added to the opcode byte (`B8+r`, `50+r`,
-/// `0F C8+r`): no ModRM. The caller emits any immediate.
-pub(crate) fn emit_legacy_o(buf: &mut Vec<u8>, enc: Legacy, reg: u8) {
+/// `0F C8+r`), with no ModRM, then `imm`.
+#[inline]
+pub(crate) fn emit_legacy_o(out: &mut Vec<u8>, enc: Legacy, reg: u8, imm: Imm) {
+    let mut buf = InstBuf::new();
     if enc.opsize16 {
         buf.push(0x66);
     }
@@ -263,21 +300,29 @@ pub(crate) fn emit_legacy_o(buf: &mut Vec<u8>, enc: Legacy, reg: u8) {
     if rex != 0x40 || enc.force_rex {
         buf.push(rex);
     }
-    buf.extend_from_slice(enc.opcode.map.escape());
+    buf.extend(enc.opcode.map.escape());
     buf.push(enc.opcode.op + (reg & 7));
+    buf.imm(imm);
+    buf.flush(out, None);
 }
 
-/// Emits an instruction with no operand encoding (prefix, escape and opcode only): `ret`,
-/// `cdq`, `jcc rel32`'s opcode, ... `w` adds `REX.W`.
-pub(crate) fn emit_plain(buf: &mut Vec<u8>, opcode: Opcode, w: bool) {
+/// Emits an instruction with no operand encoding (prefix, escape and opcode only) followed by
+/// `imm`: `ret`, `cdq`, `jcc rel32`, ... `w` adds `REX.W`. Returns the offset of the end of
+/// the instruction in `out`.
+#[inline]
+pub(crate) fn emit_plain(out: &mut Vec<u8>, opcode: Opcode, w: bool, imm: Imm) -> u32 {
+    let mut buf = InstBuf::new();
     if let Some(p) = opcode.prefix.byte() {
         buf.push(p);
     }
     if w {
         buf.push(rex(true, 0, 0, 0));
     }
-    buf.extend_from_slice(opcode.map.escape());
+    buf.extend(opcode.map.escape());
     buf.push(opcode.op);
+    buf.imm(imm);
+    buf.flush(out, None);
+    out.len() as u32
 }
 
 /// Everything about a VEX-encoded instruction except its operands.
@@ -289,7 +334,7 @@ pub(crate) struct Vex {
 }
 
 /// Emits a VEX instruction (2-byte `C5` form when possible, else 3-byte `C4`) with
-/// `vvvv` = the extra source register (0 when unused: encodes as `1111`) and L = 0.
+/// `vvvv` = the extra source register (0 when unused: encodes as `1111`) and L = 0, then `imm`.
 #[inline]
 pub(crate) fn emit_vex(
     out: &mut Vec<u8>,
@@ -297,7 +342,7 @@ pub(crate) fn emit_vex(
     reg: u8,
     vvvv: u8,
     rm: Rm,
-    imm_len: u32,
+    imm: Imm,
 ) -> Option<LabelRef> {
     let mut buf_ = InstBuf::new();
     let buf = &mut buf_;
@@ -314,7 +359,8 @@ pub(crate) fn emit_vex(
         buf.push(((enc.w as u8) << 7) | v_bar | pp);
     }
     buf.push(enc.opcode.op);
-    let label = emit_modrm(buf, reg, &rm, imm_len);
+    let label = emit_modrm(buf, reg, &rm, imm.len());
+    buf.imm(imm);
     buf_.flush(out, label)
 }
 
