@@ -241,7 +241,7 @@ impl Assembler {
         }
     }
 
-    // --- Core emitters (the only places that call into `encoding`) ----------------------
+    // --- Core emitters: operands to `encoding` -------------------------------------------
 
     /// A ModRM instruction with a legacy/REX encoding.
     fn legacy(&mut self, enc: Legacy, reg: u8, rm: Rm, imm: Imm) {
@@ -257,16 +257,16 @@ impl Assembler {
         }
     }
 
-    /// An integer instruction of `size` from an [`IntForm`] row. `reg` is a register when
-    /// `reg_is_gpr`, else the row's `/digit` is used. Returns false (after recording an
-    /// error) when the row has no form for `size`.
+    /// An integer instruction of `size` from an [`IntForm`] row: `reg` goes in ModRM.reg, or
+    /// the row's `/digit` when `None`. Records an error and emits nothing when the row has no
+    /// form for `size`.
     #[inline]
-    fn int(&mut self, form: IntForm, size: Size, reg: Option<Gpr>, rm: Rm, imm: Imm) -> bool {
+    fn int(&mut self, form: IntForm, size: Size, reg: Option<Gpr>, rm: Rm, imm: Imm) {
         let op = match (size, form.op8) {
             (Size::S8, Some(op8)) => op8,
             (Size::S8, None) => {
                 self.invalid("no 8-bit form");
-                return false;
+                return;
             }
             _ => form.op,
         };
@@ -285,7 +285,6 @@ impl Assembler {
         };
         let reg_field = reg.map_or(form.digit, Gpr::enc);
         self.legacy(enc, reg_field, rm, imm);
-        true
     }
 
     /// A legacy instruction on non-byte operands with a full [`Opcode`] (mandatory prefixes).
