@@ -14,7 +14,7 @@ use std::fmt;
 
 use crate::constant_pool::ConstantPool;
 use crate::cpu::CpuFeatures;
-use crate::encoding::{self, LabelRef, Legacy, Opcode, Rm, Vex};
+use crate::encoding::{self, Imm, LabelRef, Legacy, Opcode, Rm, Vex};
 use crate::inst::{self, AluOp, BitOp, FloatSize, IntForm, RoundMode, ShiftOp, SseOp, UnaryOp};
 use crate::label::{BindError, FixupKind, Label, Labels};
 use crate::operand::{Cond, Mem};
@@ -109,19 +109,10 @@ const fn imm_fits(size: Size, v: i64) -> bool {
     }
 }
 
-/// Length of the immediate field of `size` (64-bit operations use a sign-extended imm32).
-const fn imm_len(size: Size) -> u32 {
-    match size {
-        Size::S8 => 1,
-        Size::S16 => 2,
-        Size::S32 | Size::S64 => 4,
-    }
-}
-
 /// An assembler for one piece of code.
 ///
-/// Cost model: each instruction is a handful of byte pushes into a `Vec<u8>`; labels and
-/// constants cost one small vector entry each. Nothing is ever re-encoded: forward branches
+/// Cost model: each instruction is encoded into a 16-byte stack buffer and appended to a
+/// `Vec<u8>` with one copy; labels and constants cost one small vector entry each. Nothing is ever re-encoded: forward branches
 /// are patched in place when their label is bound.
 #[derive(Debug, Default)]
 pub struct Assembler {
@@ -250,31 +241,32 @@ impl Assembler {
         }
     }
 
-    // --- Core emitters (the only places that call into `encoding`) ----------------------
+    // --- Core emitters: operands to `encoding` -------------------------------------------
 
     /// A ModRM instruction with a legacy/REX encoding.
-    fn legacy(&mut self, enc: Legacy, reg: u8, rm: Rm, imm_len: u32) {
-        if let Some(r) = encoding::emit_legacy(&mut self.buf, enc, reg, rm, imm_len) {
+    fn legacy(&mut self, enc: Legacy, reg: u8, rm: Rm, imm: Imm) {
+        if let Some(r) = encoding::emit_legacy(&mut self.buf, enc, reg, rm, imm) {
             self.label_ref(r);
         }
     }
 
     /// A VEX instruction.
-    fn vex(&mut self, enc: Vex, reg: u8, vvvv: u8, rm: Rm, imm_len: u32) {
-        if let Some(r) = encoding::emit_vex(&mut self.buf, enc, reg, vvvv, rm, imm_len) {
+    fn vex(&mut self, enc: Vex, reg: u8, vvvv: u8, rm: Rm, imm: Imm) {
+        if let Some(r) = encoding::emit_vex(&mut self.buf, enc, reg, vvvv, rm, imm) {
             self.label_ref(r);
         }
     }
 
-    /// An integer instruction of `size` from an [`IntForm`] row. `reg` is a register when
-    /// `reg_is_gpr`, else the row's `/digit` is used. Returns false (after recording an
-    /// error) when the row has no form for `size`.
-    fn int(&mut self, form: IntForm, size: Size, reg: Option<Gpr>, rm: Rm, imm_len: u32) -> bool {
+    /// An integer instruction of `size` from an [`IntForm`] row: `reg` goes in ModRM.reg, or
+    /// the row's `/digit` when `None`. Records an error and emits nothing when the row has no
+    /// form for `size`.
+    #[inline]
+    fn int(&mut self, form: IntForm, size: Size, reg: Option<Gpr>, rm: Rm, imm: Imm) {
         let op = match (size, form.op8) {
             (Size::S8, Some(op8)) => op8,
             (Size::S8, None) => {
                 self.invalid("no 8-bit form");
-                return false;
+                return;
             }
             _ => form.op,
         };
@@ -292,26 +284,27 @@ impl Assembler {
             force_rex: byte_rex,
         };
         let reg_field = reg.map_or(form.digit, Gpr::enc);
-        self.legacy(enc, reg_field, rm, imm_len);
-        true
+        self.legacy(enc, reg_field, rm, imm);
     }
 
     /// A legacy instruction on non-byte operands with a full [`Opcode`] (mandatory prefixes).
-    fn op_w(&mut self, opcode: Opcode, w: bool, reg: u8, rm: Rm, imm_len: u32) {
+    fn op_w(&mut self, opcode: Opcode, w: bool, reg: u8, rm: Rm, imm: Imm) {
         let enc = Legacy {
             opcode,
             opsize16: false,
             w,
             force_rex: false,
         };
-        self.legacy(enc, reg, rm, imm_len);
+        self.legacy(enc, reg, rm, imm);
     }
 
-    fn imm_bytes(&mut self, size: Size, v: i64) {
+    /// The immediate field of an operation of `size` holding `v` (truncated; 64-bit
+    /// operations take a sign-extended imm32).
+    fn sized_imm(size: Size, v: i64) -> Imm {
         match size {
-            Size::S8 => self.buf.push(v as u8),
-            Size::S16 => self.buf.extend_from_slice(&(v as u16).to_le_bytes()),
-            Size::S32 | Size::S64 => self.buf.extend_from_slice(&(v as u32).to_le_bytes()),
+            Size::S8 => Imm::B(v as u8),
+            Size::S16 => Imm::W(v as u16),
+            Size::S32 | Size::S64 => Imm::D(v as u32),
         }
     }
 
@@ -413,27 +406,31 @@ impl Assembler {
 
     /// `mov dst, src` (any width; 32-bit zero-extends into the upper half).
     pub fn mov_rr(&mut self, size: Size, dst: Gpr, src: Gpr) {
-        self.int(inst::MOV_MR, size, Some(src), Rm::Reg(dst.enc()), 0);
+        self.int(inst::MOV_MR, size, Some(src), Rm::Reg(dst.enc()), Imm::None);
     }
 
     /// `mov dst, [mem]`: a load of `size` (8/16-bit loads merge into the register; prefer
     /// [`Assembler::movzx_rm`]).
     pub fn mov_rm(&mut self, size: Size, dst: Gpr, src: Mem) {
-        self.int(inst::MOV_RM, size, Some(dst), Rm::Mem(src), 0);
+        self.int(inst::MOV_RM, size, Some(dst), Rm::Mem(src), Imm::None);
     }
 
     /// `mov [mem], src`: a store of 8, 16, 32 or 64 bits.
     pub fn mov_mr(&mut self, size: Size, dst: Mem, src: Gpr) {
-        self.int(inst::MOV_MR, size, Some(src), Rm::Mem(dst), 0);
+        self.int(inst::MOV_MR, size, Some(src), Rm::Mem(dst), Imm::None);
     }
 
     /// `mov [mem], imm`: a store of an immediate (64-bit stores sign-extend an imm32).
     pub fn mov_mi(&mut self, size: Size, dst: Mem, imm: i32) {
         let imm = i64::from(imm);
-        if self.check_imm(size, imm)
-            && self.int(inst::MOV_MI, size, None, Rm::Mem(dst), imm_len(size))
-        {
-            self.imm_bytes(size, imm);
+        if self.check_imm(size, imm) {
+            self.int(
+                inst::MOV_MI,
+                size,
+                None,
+                Rm::Mem(dst),
+                Self::sized_imm(size, imm),
+            );
         }
     }
 
@@ -445,14 +442,12 @@ impl Assembler {
         match size {
             Size::S8 | Size::S16 => {
                 if self.check_imm(size, imm) {
-                    self.mov_oi(size, dst);
-                    self.imm_bytes(size, imm);
+                    self.mov_oi(size, dst, Self::sized_imm(size, imm));
                 }
             }
             Size::S32 => {
                 if (i64::from(i32::MIN)..=i64::from(u32::MAX)).contains(&imm) {
-                    self.mov_oi(size, dst);
-                    self.imm_bytes(size, imm);
+                    self.mov_oi(size, dst, Self::sized_imm(size, imm));
                 } else {
                     let at = self.pc_offset();
                     self.fail(AsmError::ImmediateOutOfRange { at, value: imm });
@@ -462,8 +457,8 @@ impl Assembler {
                 if (0..=i64::from(u32::MAX)).contains(&imm) {
                     self.mov_ri(Size::S32, dst, imm);
                 } else if i32::try_from(imm).is_ok() {
-                    self.int(inst::MOV_MI, Size::S64, None, Rm::Reg(dst.enc()), 4);
-                    self.imm_bytes(Size::S64, imm);
+                    let imm = Self::sized_imm(Size::S64, imm);
+                    self.int(inst::MOV_MI, Size::S64, None, Rm::Reg(dst.enc()), imm);
                 } else {
                     self.mov_ri64(dst, imm as u64);
                 }
@@ -473,12 +468,11 @@ impl Assembler {
 
     /// `movabs dst, imm64`: always the 10-byte form (e.g. for a value patched later).
     pub fn mov_ri64(&mut self, dst: Gpr, imm: u64) {
-        self.mov_oi(Size::S64, dst);
-        self.buf.extend_from_slice(&imm.to_le_bytes());
+        self.mov_oi(Size::S64, dst, Imm::Q(imm));
     }
 
-    /// The opcode part of `mov r, imm` (`B0+r` / `B8+r`).
-    fn mov_oi(&mut self, size: Size, dst: Gpr) {
+    /// `mov r, imm` (`B0+r` / `B8+r`).
+    fn mov_oi(&mut self, size: Size, dst: Gpr, imm: Imm) {
         let form = inst::MOV_OI;
         let op = if size == Size::S8 {
             form.op8.unwrap_or(form.op)
@@ -491,7 +485,7 @@ impl Assembler {
             w: size == Size::S64,
             force_rex: size == Size::S8 && dst.byte_needs_rex(),
         };
-        encoding::emit_legacy_o(&mut self.buf, enc, dst.enc());
+        encoding::emit_legacy_o(&mut self.buf, enc, dst.enc(), imm);
     }
 
     /// Shared body of `movzx`/`movsx`: `dst_size` is the result width, `src_size` the source
@@ -522,14 +516,14 @@ impl Assembler {
                     w: dst_size == Size::S64,
                     force_rex: byte_rex,
                 };
-                self.legacy(enc, dst.enc(), src, 0);
+                self.legacy(enc, dst.enc(), src, Imm::None);
             }
             // 32 -> 64 zero extension is a plain 32-bit mov.
             (Size::S32, false) => {
-                self.int(inst::MOV_RM, Size::S32, Some(dst), src, 0);
+                self.int(inst::MOV_RM, Size::S32, Some(dst), src, Imm::None);
             }
             (Size::S32, true) => {
-                self.int(inst::MOVSXD, Size::S64, Some(dst), src, 0);
+                self.int(inst::MOVSXD, Size::S64, Some(dst), src, Imm::None);
             }
             (Size::S64, _) => unreachable!("rejected above"),
         }
@@ -558,35 +552,41 @@ impl Assembler {
 
     /// `lea dst, [mem]` (16/32/64-bit). With [`Mem::label`] it materialises a code address.
     pub fn lea(&mut self, size: Size, dst: Gpr, src: Mem) {
-        self.int(inst::LEA, size, Some(dst), Rm::Mem(src), 0);
+        self.int(inst::LEA, size, Some(dst), Rm::Mem(src), Imm::None);
     }
 
     /// `xchg dst, src`.
     pub fn xchg_rr(&mut self, size: Size, dst: Gpr, src: Gpr) {
-        self.int(inst::XCHG, size, Some(src), Rm::Reg(dst.enc()), 0);
+        self.int(inst::XCHG, size, Some(src), Rm::Reg(dst.enc()), Imm::None);
     }
 
     /// `xchg [mem], src` (implicitly locked by the CPU).
     pub fn xchg_mr(&mut self, size: Size, dst: Mem, src: Gpr) {
-        self.int(inst::XCHG, size, Some(src), Rm::Mem(dst), 0);
+        self.int(inst::XCHG, size, Some(src), Rm::Mem(dst), Imm::None);
     }
 
     /// `lock cmpxchg [mem], src`: compares `rax` (of `size`) with `[mem]`; if equal stores
     /// `src`, else loads `[mem]` into `rax`. ZF tells which.
     pub fn lock_cmpxchg_mr(&mut self, size: Size, dst: Mem, src: Gpr) {
         self.buf.push(inst::LOCK);
-        self.int(inst::CMPXCHG, size, Some(src), Rm::Mem(dst), 0);
+        self.int(inst::CMPXCHG, size, Some(src), Rm::Mem(dst), Imm::None);
     }
 
     /// `lock xadd [mem], src`: atomically adds `src` to `[mem]`, old value into `src`.
     pub fn lock_xadd_mr(&mut self, size: Size, dst: Mem, src: Gpr) {
         self.buf.push(inst::LOCK);
-        self.int(inst::XADD, size, Some(src), Rm::Mem(dst), 0);
+        self.int(inst::XADD, size, Some(src), Rm::Mem(dst), Imm::None);
     }
 
     /// `mfence`.
     pub fn mfence(&mut self) {
-        self.op_w(inst::FENCE, false, inst::MFENCE_DIGIT, Rm::Reg(0), 0);
+        self.op_w(
+            inst::FENCE,
+            false,
+            inst::MFENCE_DIGIT,
+            Rm::Reg(0),
+            Imm::None,
+        );
     }
 
     /// `bswap dst` (32/64-bit).
@@ -602,7 +602,7 @@ impl Assembler {
                 w: size == Size::S64,
                 force_rex: false,
             };
-            encoding::emit_legacy_o(&mut self.buf, enc, dst.enc());
+            encoding::emit_legacy_o(&mut self.buf, enc, dst.enc(), Imm::None);
         }
     }
 
@@ -614,7 +614,7 @@ impl Assembler {
             w: false,
             force_rex: false,
         };
-        encoding::emit_legacy_o(&mut self.buf, enc, src.enc());
+        encoding::emit_legacy_o(&mut self.buf, enc, src.enc(), Imm::None);
     }
 
     /// `pop dst` (64-bit).
@@ -625,45 +625,49 @@ impl Assembler {
             w: false,
             force_rex: false,
         };
-        encoding::emit_legacy_o(&mut self.buf, enc, dst.enc());
+        encoding::emit_legacy_o(&mut self.buf, enc, dst.enc(), Imm::None);
     }
 
     /// `push imm` (sign-extended to 64 bits; imm8 form when it fits).
     pub fn push_i(&mut self, imm: i32) {
         if fits_i8(i64::from(imm)) {
-            encoding::emit_plain(&mut self.buf, inst::PUSH_I8, false);
-            self.buf.push(imm as u8);
+            encoding::emit_plain(&mut self.buf, inst::PUSH_I8, false, Imm::B(imm as u8));
         } else {
-            encoding::emit_plain(&mut self.buf, inst::PUSH_I32, false);
-            self.buf.extend_from_slice(&imm.to_le_bytes());
+            encoding::emit_plain(&mut self.buf, inst::PUSH_I32, false, Imm::D(imm as u32));
         }
     }
 
     /// `push qword [mem]`.
     pub fn push_m(&mut self, src: Mem) {
-        self.op_w(inst::GROUP5, false, inst::PUSH_DIGIT, Rm::Mem(src), 0);
+        self.op_w(
+            inst::GROUP5,
+            false,
+            inst::PUSH_DIGIT,
+            Rm::Mem(src),
+            Imm::None,
+        );
     }
 
     /// `pop qword [mem]`.
     pub fn pop_m(&mut self, dst: Mem) {
-        self.op_w(inst::POP_M, false, 0, Rm::Mem(dst), 0);
+        self.op_w(inst::POP_M, false, 0, Rm::Mem(dst), Imm::None);
     }
 
     // --- Integer arithmetic --------------------------------------------------------------
 
     /// `op dst, src` for the ALU operations (`add`, `sub`, `and`, `or`, `xor`, `cmp`, ...).
     pub fn alu_rr(&mut self, op: AluOp, size: Size, dst: Gpr, src: Gpr) {
-        self.int(op.mr(), size, Some(src), Rm::Reg(dst.enc()), 0);
+        self.int(op.mr(), size, Some(src), Rm::Reg(dst.enc()), Imm::None);
     }
 
     /// `op dst, [mem]`.
     pub fn alu_rm(&mut self, op: AluOp, size: Size, dst: Gpr, src: Mem) {
-        self.int(op.rm(), size, Some(dst), Rm::Mem(src), 0);
+        self.int(op.rm(), size, Some(dst), Rm::Mem(src), Imm::None);
     }
 
     /// `op [mem], src`.
     pub fn alu_mr(&mut self, op: AluOp, size: Size, dst: Mem, src: Gpr) {
-        self.int(op.mr(), size, Some(src), Rm::Mem(dst), 0);
+        self.int(op.mr(), size, Some(src), Rm::Mem(dst), Imm::None);
     }
 
     /// `op dst, imm`: the sign-extended imm8 form when it fits, else imm8/16/32 by width.
@@ -681,8 +685,7 @@ impl Assembler {
     /// `sub rsp, frame_size` of a prologue emitted before the frame size is known.
     pub fn alu_ri32(&mut self, op: AluOp, size: Size, dst: Gpr, imm: i32) {
         if self.require_32_64(size) {
-            self.int(op.mi(), size, None, Rm::Reg(dst.enc()), 4);
-            self.imm_bytes(size, i64::from(imm));
+            self.int(op.mi(), size, None, Rm::Reg(dst.enc()), Imm::D(imm as u32));
         }
     }
 
@@ -701,22 +704,20 @@ impl Assembler {
             return;
         }
         if size != Size::S8 && fits_i8(imm) {
-            self.int(op.mi8(), size, None, rm, 1);
-            self.buf.push(imm as u8);
+            self.int(op.mi8(), size, None, rm, Imm::B(imm as u8));
         } else {
-            self.int(op.mi(), size, None, rm, imm_len(size));
-            self.imm_bytes(size, imm);
+            self.int(op.mi(), size, None, rm, Self::sized_imm(size, imm));
         }
     }
 
     /// `test a, b`.
     pub fn test_rr(&mut self, size: Size, a: Gpr, b: Gpr) {
-        self.int(inst::TEST_MR, size, Some(b), Rm::Reg(a.enc()), 0);
+        self.int(inst::TEST_MR, size, Some(b), Rm::Reg(a.enc()), Imm::None);
     }
 
     /// `test [mem], b`.
     pub fn test_mr(&mut self, size: Size, a: Mem, b: Gpr) {
-        self.int(inst::TEST_MR, size, Some(b), Rm::Mem(a), 0);
+        self.int(inst::TEST_MR, size, Some(b), Rm::Mem(a), Imm::None);
     }
 
     /// `test a, imm` (no short immediate form exists).
@@ -731,8 +732,8 @@ impl Assembler {
 
     fn test_i(&mut self, size: Size, rm: Rm, imm: i32) {
         let imm = i64::from(imm);
-        if self.check_imm(size, imm) && self.int(inst::TEST_MI, size, None, rm, imm_len(size)) {
-            self.imm_bytes(size, imm);
+        if self.check_imm(size, imm) {
+            self.int(inst::TEST_MI, size, None, rm, Self::sized_imm(size, imm));
         }
     }
 
@@ -740,25 +741,31 @@ impl Assembler {
     /// `div`/`idiv` (implicit `rdx:rax`; precede `div` with `xor edx, edx` and `idiv` with
     /// [`Assembler::cdq`]/[`Assembler::cqo`]).
     pub fn unary_r(&mut self, op: UnaryOp, size: Size, dst: Gpr) {
-        self.int(op.form(), size, None, Rm::Reg(dst.enc()), 0);
+        self.int(op.form(), size, None, Rm::Reg(dst.enc()), Imm::None);
     }
 
     /// One-operand operations on memory.
     pub fn unary_m(&mut self, op: UnaryOp, size: Size, dst: Mem) {
-        self.int(op.form(), size, None, Rm::Mem(dst), 0);
+        self.int(op.form(), size, None, Rm::Mem(dst), Imm::None);
     }
 
     /// `imul dst, src` (16/32/64-bit, truncating).
     pub fn imul_rr(&mut self, size: Size, dst: Gpr, src: Gpr) {
         if self.require_16_32_64(size) {
-            self.int(inst::IMUL_RM, size, Some(dst), Rm::Reg(src.enc()), 0);
+            self.int(
+                inst::IMUL_RM,
+                size,
+                Some(dst),
+                Rm::Reg(src.enc()),
+                Imm::None,
+            );
         }
     }
 
     /// `imul dst, [mem]`.
     pub fn imul_rm(&mut self, size: Size, dst: Gpr, src: Mem) {
         if self.require_16_32_64(size) {
-            self.int(inst::IMUL_RM, size, Some(dst), Rm::Mem(src), 0);
+            self.int(inst::IMUL_RM, size, Some(dst), Rm::Mem(src), Imm::None);
         }
     }
 
@@ -778,37 +785,41 @@ impl Assembler {
             return;
         }
         if fits_i8(imm) {
-            self.int(inst::IMUL_RMI8, size, Some(dst), src, 1);
-            self.buf.push(imm as u8);
+            self.int(inst::IMUL_RMI8, size, Some(dst), src, Imm::B(imm as u8));
         } else {
-            self.int(inst::IMUL_RMI, size, Some(dst), src, imm_len(size));
-            self.imm_bytes(size, imm);
+            self.int(
+                inst::IMUL_RMI,
+                size,
+                Some(dst),
+                src,
+                Self::sized_imm(size, imm),
+            );
         }
     }
 
     /// `cdq`: sign-extend `eax` into `edx:eax` (before a 32-bit `idiv`).
     pub fn cdq(&mut self) {
-        encoding::emit_plain(&mut self.buf, inst::CDQ, false);
+        encoding::emit_plain(&mut self.buf, inst::CDQ, false, Imm::None);
     }
 
     /// `cqo`: sign-extend `rax` into `rdx:rax` (before a 64-bit `idiv`).
     pub fn cqo(&mut self) {
-        encoding::emit_plain(&mut self.buf, inst::CDQ, true);
+        encoding::emit_plain(&mut self.buf, inst::CDQ, true, Imm::None);
     }
 
     /// `cdqe`: sign-extend `eax` into `rax`.
     pub fn cdqe(&mut self) {
-        encoding::emit_plain(&mut self.buf, inst::CDQE, true);
+        encoding::emit_plain(&mut self.buf, inst::CDQE, true, Imm::None);
     }
 
     /// `op dst, cl`: shift or rotate by `cl` (masked to 5 or 6 bits by the CPU).
     pub fn shift_r_cl(&mut self, op: ShiftOp, size: Size, dst: Gpr) {
-        self.int(op.by_cl(), size, None, Rm::Reg(dst.enc()), 0);
+        self.int(op.by_cl(), size, None, Rm::Reg(dst.enc()), Imm::None);
     }
 
     /// `op [mem], cl`.
     pub fn shift_m_cl(&mut self, op: ShiftOp, size: Size, dst: Mem) {
-        self.int(op.by_cl(), size, None, Rm::Mem(dst), 0);
+        self.int(op.by_cl(), size, None, Rm::Mem(dst), Imm::None);
     }
 
     /// `op dst, imm`: shift or rotate by a constant (`D1` form for 1, else `C1 ib`).
@@ -823,10 +834,52 @@ impl Assembler {
 
     fn shift_i(&mut self, op: ShiftOp, size: Size, rm: Rm, imm: u8) {
         if imm == 1 {
-            self.int(op.by_one(), size, None, rm, 0);
+            self.int(op.by_one(), size, None, rm, Imm::None);
         } else {
-            self.int(op.by_imm(), size, None, rm, 1);
-            self.buf.push(imm);
+            self.int(op.by_imm(), size, None, rm, Imm::B(imm));
+        }
+    }
+
+    /// BMI2 `shlx`/`shrx`/`sarx dst, src, count` (32/64-bit; needs [`CpuFeatures::bmi2`]):
+    /// shift by any register, flags untouched. Rotates have no such form (invalid operands).
+    pub fn shiftx_rrr(&mut self, op: ShiftOp, size: Size, dst: Gpr, src: Gpr, count: Gpr) {
+        self.shiftx(op, size, dst, Rm::Reg(src.enc()), count);
+    }
+
+    /// BMI2 `shlx`/`shrx`/`sarx dst, [mem], count`.
+    pub fn shiftx_rmr(&mut self, op: ShiftOp, size: Size, dst: Gpr, src: Mem, count: Gpr) {
+        self.shiftx(op, size, dst, Rm::Mem(src), count);
+    }
+
+    fn shiftx(&mut self, op: ShiftOp, size: Size, dst: Gpr, src: Rm, count: Gpr) {
+        let Some(opcode) = op.bmi2() else {
+            self.invalid("BMI2 has no rotate by register");
+            return;
+        };
+        if self.require_32_64(size) {
+            self.vop(
+                opcode,
+                size == Size::S64,
+                dst.enc(),
+                count.enc(),
+                src,
+                Imm::None,
+            );
+        }
+    }
+
+    /// BMI2 `rorx dst, src, imm` (32/64-bit): rotate right by a constant, flags untouched.
+    pub fn rorx_rri(&mut self, size: Size, dst: Gpr, src: Gpr, imm: u8) {
+        if self.require_32_64(size) {
+            let src = Rm::Reg(src.enc());
+            self.vop(
+                inst::RORX,
+                size == Size::S64,
+                dst.enc(),
+                0,
+                src,
+                Imm::B(imm),
+            );
         }
     }
 
@@ -836,7 +889,7 @@ impl Assembler {
             op8: Some(inst::SETCC.op + cond.bits()),
             ..inst::SETCC
         };
-        self.int(form, Size::S8, None, Rm::Reg(dst.enc()), 0);
+        self.int(form, Size::S8, None, Rm::Reg(dst.enc()), Imm::None);
     }
 
     /// `setcc byte [mem]`.
@@ -845,7 +898,7 @@ impl Assembler {
             op8: Some(inst::SETCC.op + cond.bits()),
             ..inst::SETCC
         };
-        self.int(form, Size::S8, None, Rm::Mem(dst), 0);
+        self.int(form, Size::S8, None, Rm::Mem(dst), Imm::None);
     }
 
     /// `cmovcc dst, src` (16/32/64-bit).
@@ -864,7 +917,7 @@ impl Assembler {
                 op: inst::CMOVCC.op + cond.bits(),
                 ..inst::CMOVCC
             };
-            self.int(form, size, Some(dst), src, 0);
+            self.int(form, size, Some(dst), src, Imm::None);
         }
     }
 
@@ -886,7 +939,7 @@ impl Assembler {
                 w: size == Size::S64,
                 force_rex: false,
             };
-            self.legacy(enc, dst.enc(), src, 0);
+            self.legacy(enc, dst.enc(), src, Imm::None);
         }
     }
 
@@ -1016,9 +1069,8 @@ impl Assembler {
             BranchSize::Auto => short_ok,
         };
         if use_short {
-            encoding::emit_plain(&mut self.buf, short, false);
-            let at = self.pc32();
-            self.buf.push(0);
+            let end = encoding::emit_plain(&mut self.buf, short, false, Imm::B(0));
+            let at = end - 1;
             match bound {
                 Some(pos) => {
                     if !crate::label::patch(&mut self.buf, at, at + 1, FixupKind::Rel8, pos) {
@@ -1028,18 +1080,15 @@ impl Assembler {
                 None => self.labels.add_fixup(label, at, at + 1, FixupKind::Rel8),
             }
         } else {
-            encoding::emit_plain(&mut self.buf, near, false);
-            let at = self.pc32();
-            self.buf.extend_from_slice(&[0; 4]);
-            self.rel32_ref(label, at, at + 4);
+            let end = encoding::emit_plain(&mut self.buf, near, false, Imm::D(0));
+            self.rel32_ref(label, end - 4, end);
         }
     }
 
     /// `jmp rel32` with a raw displacement from the end of the instruction (5 bytes). For a
     /// target outside this code, record `pc_offset() - 4` after the call to relocate it.
     pub fn jmp_rel32(&mut self, disp: i32) {
-        encoding::emit_plain(&mut self.buf, inst::JMP_REL32, false);
-        self.buf.extend_from_slice(&disp.to_le_bytes());
+        encoding::emit_plain(&mut self.buf, inst::JMP_REL32, false, Imm::D(disp as u32));
     }
 
     /// `jmp target` through a register.
@@ -1049,29 +1098,32 @@ impl Assembler {
             false,
             inst::JMP_DIGIT,
             Rm::Reg(target.enc()),
-            0,
+            Imm::None,
         );
     }
 
     /// `jmp qword [mem]`.
     pub fn jmp_m(&mut self, target: Mem) {
-        self.op_w(inst::GROUP5, false, inst::JMP_DIGIT, Rm::Mem(target), 0);
+        self.op_w(
+            inst::GROUP5,
+            false,
+            inst::JMP_DIGIT,
+            Rm::Mem(target),
+            Imm::None,
+        );
     }
 
     /// `call label` (always rel32).
     pub fn call(&mut self, label: Label) {
-        encoding::emit_plain(&mut self.buf, inst::CALL_REL32, false);
-        let at = self.pc32();
-        self.buf.extend_from_slice(&[0; 4]);
-        self.rel32_ref(label, at, at + 4);
+        let end = encoding::emit_plain(&mut self.buf, inst::CALL_REL32, false, Imm::D(0));
+        self.rel32_ref(label, end - 4, end);
     }
 
     /// `call rel32` with a raw displacement from the end of the instruction. For a callee
     /// outside this code, record `pc_offset() - 4` after the call and patch the field once
     /// the code's address is known.
     pub fn call_rel32(&mut self, disp: i32) {
-        encoding::emit_plain(&mut self.buf, inst::CALL_REL32, false);
-        self.buf.extend_from_slice(&disp.to_le_bytes());
+        encoding::emit_plain(&mut self.buf, inst::CALL_REL32, false, Imm::D(disp as u32));
     }
 
     /// `call target` through a register.
@@ -1081,34 +1133,39 @@ impl Assembler {
             false,
             inst::CALL_DIGIT,
             Rm::Reg(target.enc()),
-            0,
+            Imm::None,
         );
     }
 
     /// `call qword [mem]`.
     pub fn call_m(&mut self, target: Mem) {
-        self.op_w(inst::GROUP5, false, inst::CALL_DIGIT, Rm::Mem(target), 0);
+        self.op_w(
+            inst::GROUP5,
+            false,
+            inst::CALL_DIGIT,
+            Rm::Mem(target),
+            Imm::None,
+        );
     }
 
     /// `ret`.
     pub fn ret(&mut self) {
-        encoding::emit_plain(&mut self.buf, inst::RET, false);
+        encoding::emit_plain(&mut self.buf, inst::RET, false, Imm::None);
     }
 
     /// `ret imm16`: return and pop `bytes` bytes of arguments.
     pub fn ret_imm(&mut self, bytes: u16) {
-        encoding::emit_plain(&mut self.buf, inst::RET_IMM, false);
-        self.buf.extend_from_slice(&bytes.to_le_bytes());
+        encoding::emit_plain(&mut self.buf, inst::RET_IMM, false, Imm::W(bytes));
     }
 
     /// `ud2`: a guaranteed invalid-opcode trap (2 bytes).
     pub fn ud2(&mut self) {
-        encoding::emit_plain(&mut self.buf, inst::UD2, false);
+        encoding::emit_plain(&mut self.buf, inst::UD2, false, Imm::None);
     }
 
     /// `int3`: a breakpoint trap (1 byte).
     pub fn int3(&mut self) {
-        encoding::emit_plain(&mut self.buf, inst::INT3, false);
+        encoding::emit_plain(&mut self.buf, inst::INT3, false, Imm::None);
     }
 
     // --- Constant pool -------------------------------------------------------------------
@@ -1156,12 +1213,12 @@ impl Assembler {
 
     /// `op dst, src` for the [`SseOp`] table (SSE encoding: `dst` is also the first source).
     pub fn sse_rr(&mut self, op: SseOp, dst: Xmm, src: Xmm) {
-        self.op_w(op.opcode(), false, dst.enc(), Rm::Reg(src.enc()), 0);
+        self.op_w(op.opcode(), false, dst.enc(), Rm::Reg(src.enc()), Imm::None);
     }
 
     /// `op dst, [mem]` (packed `ps`/`pd` operations need a 16-byte aligned operand).
     pub fn sse_rm(&mut self, op: SseOp, dst: Xmm, src: Mem) {
-        self.op_w(op.opcode(), false, dst.enc(), Rm::Mem(src), 0);
+        self.op_w(op.opcode(), false, dst.enc(), Rm::Mem(src), Imm::None);
     }
 
     /// `vop dst, src1, src2` (AVX encoding, non-destructive; needs [`CpuFeatures::avx`]).
@@ -1170,7 +1227,7 @@ impl Assembler {
             opcode: op.opcode(),
             w: false,
         };
-        self.vex(enc, dst.enc(), src1.enc(), Rm::Reg(src2.enc()), 0);
+        self.vex(enc, dst.enc(), src1.enc(), Rm::Reg(src2.enc()), Imm::None);
     }
 
     /// `vop dst, src1, [mem]` (AVX; no alignment requirement).
@@ -1179,58 +1236,100 @@ impl Assembler {
             opcode: op.opcode(),
             w: false,
         };
-        self.vex(enc, dst.enc(), src1.enc(), Rm::Mem(src2), 0);
+        self.vex(enc, dst.enc(), src1.enc(), Rm::Mem(src2), Imm::None);
     }
 
     /// `movss`/`movsd dst, [mem]`: a scalar load (zeroes the upper lanes).
     pub fn movs_rm(&mut self, fs: FloatSize, dst: Xmm, src: Mem) {
-        self.op_w(inst::movs_load(fs), false, dst.enc(), Rm::Mem(src), 0);
+        self.op_w(
+            inst::movs_load(fs),
+            false,
+            dst.enc(),
+            Rm::Mem(src),
+            Imm::None,
+        );
     }
 
     /// `movss`/`movsd [mem], src`: a scalar store.
     pub fn movs_mr(&mut self, fs: FloatSize, dst: Mem, src: Xmm) {
-        self.op_w(inst::movs_store(fs), false, src.enc(), Rm::Mem(dst), 0);
+        self.op_w(
+            inst::movs_store(fs),
+            false,
+            src.enc(),
+            Rm::Mem(dst),
+            Imm::None,
+        );
     }
 
     /// `movss`/`movsd dst, src` (register form: merges into the low lane only; prefer
     /// [`Assembler::movap_rr`] for a full copy).
     pub fn movs_rr(&mut self, fs: FloatSize, dst: Xmm, src: Xmm) {
-        self.op_w(inst::movs_load(fs), false, dst.enc(), Rm::Reg(src.enc()), 0);
+        self.op_w(
+            inst::movs_load(fs),
+            false,
+            dst.enc(),
+            Rm::Reg(src.enc()),
+            Imm::None,
+        );
     }
 
     /// `movaps`/`movapd dst, src`: a full register copy.
     pub fn movap_rr(&mut self, fs: FloatSize, dst: Xmm, src: Xmm) {
-        self.op_w(inst::movap(fs), false, dst.enc(), Rm::Reg(src.enc()), 0);
+        self.op_w(
+            inst::movap(fs),
+            false,
+            dst.enc(),
+            Rm::Reg(src.enc()),
+            Imm::None,
+        );
     }
 
     /// `movaps`/`movapd dst, [mem]`: a 16-byte load (the operand must be 16-byte aligned).
     pub fn movap_rm(&mut self, fs: FloatSize, dst: Xmm, src: Mem) {
-        self.op_w(inst::movap(fs), false, dst.enc(), Rm::Mem(src), 0);
+        self.op_w(inst::movap(fs), false, dst.enc(), Rm::Mem(src), Imm::None);
     }
 
     /// `movaps`/`movapd [mem], src`: a 16-byte store (the operand must be 16-byte aligned).
     pub fn movap_mr(&mut self, fs: FloatSize, dst: Mem, src: Xmm) {
-        self.op_w(inst::movap_store(fs), false, src.enc(), Rm::Mem(dst), 0);
+        self.op_w(
+            inst::movap_store(fs),
+            false,
+            src.enc(),
+            Rm::Mem(dst),
+            Imm::None,
+        );
     }
 
     /// `movups`/`movupd dst, [mem]`: a 16-byte load without alignment requirement.
     pub fn movup_rm(&mut self, fs: FloatSize, dst: Xmm, src: Mem) {
-        self.op_w(inst::movup(fs), false, dst.enc(), Rm::Mem(src), 0);
+        self.op_w(inst::movup(fs), false, dst.enc(), Rm::Mem(src), Imm::None);
     }
 
     /// `movups`/`movupd [mem], src`: a 16-byte store without alignment requirement.
     pub fn movup_mr(&mut self, fs: FloatSize, dst: Mem, src: Xmm) {
-        self.op_w(inst::movup(fs).plus(1), false, src.enc(), Rm::Mem(dst), 0);
+        self.op_w(
+            inst::movup(fs).plus(1),
+            false,
+            src.enc(),
+            Rm::Mem(dst),
+            Imm::None,
+        );
     }
 
     /// `ucomiss`/`ucomisd a, b`: unordered compare setting ZF/PF/CF (PF = 1 when unordered).
     pub fn ucomis_rr(&mut self, fs: FloatSize, a: Xmm, b: Xmm) {
-        self.op_w(inst::ucomis(fs), false, a.enc(), Rm::Reg(b.enc()), 0);
+        self.op_w(
+            inst::ucomis(fs),
+            false,
+            a.enc(),
+            Rm::Reg(b.enc()),
+            Imm::None,
+        );
     }
 
     /// `ucomiss`/`ucomisd a, [mem]`.
     pub fn ucomis_rm(&mut self, fs: FloatSize, a: Xmm, b: Mem) {
-        self.op_w(inst::ucomis(fs), false, a.enc(), Rm::Mem(b), 0);
+        self.op_w(inst::ucomis(fs), false, a.enc(), Rm::Mem(b), Imm::None);
     }
 
     /// `cvtsi2ss`/`cvtsi2sd dst, src` from a 32- or 64-bit signed integer.
@@ -1241,7 +1340,7 @@ impl Assembler {
                 int == Size::S64,
                 dst.enc(),
                 Rm::Reg(src.enc()),
-                0,
+                Imm::None,
             );
         }
     }
@@ -1254,7 +1353,7 @@ impl Assembler {
                 int == Size::S64,
                 dst.enc(),
                 Rm::Mem(src),
-                0,
+                Imm::None,
             );
         }
     }
@@ -1268,7 +1367,7 @@ impl Assembler {
                 int == Size::S64,
                 dst.enc(),
                 Rm::Reg(src.enc()),
-                0,
+                Imm::None,
             );
         }
     }
@@ -1281,21 +1380,26 @@ impl Assembler {
                 int == Size::S64,
                 dst.enc(),
                 Rm::Mem(src),
-                0,
+                Imm::None,
             );
         }
     }
 
     /// `roundss`/`roundsd dst, src, mode` (SSE4.1).
     pub fn rounds_rr(&mut self, fs: FloatSize, mode: RoundMode, dst: Xmm, src: Xmm) {
-        self.op_w(inst::rounds(fs), false, dst.enc(), Rm::Reg(src.enc()), 1);
-        self.buf.push(mode.imm());
+        let imm = Imm::B(mode.imm());
+        self.op_w(inst::rounds(fs), false, dst.enc(), Rm::Reg(src.enc()), imm);
     }
 
     /// `roundss`/`roundsd dst, [mem], mode` (SSE4.1).
     pub fn rounds_rm(&mut self, fs: FloatSize, mode: RoundMode, dst: Xmm, src: Mem) {
-        self.op_w(inst::rounds(fs), false, dst.enc(), Rm::Mem(src), 1);
-        self.buf.push(mode.imm());
+        self.op_w(
+            inst::rounds(fs),
+            false,
+            dst.enc(),
+            Rm::Mem(src),
+            Imm::B(mode.imm()),
+        );
     }
 
     /// `movd`/`movq dst, src` (32/64-bit general register into the low lane, zeroing the rest).
@@ -1306,7 +1410,7 @@ impl Assembler {
                 int == Size::S64,
                 dst.enc(),
                 Rm::Reg(src.enc()),
-                0,
+                Imm::None,
             );
         }
     }
@@ -1319,25 +1423,39 @@ impl Assembler {
                 int == Size::S64,
                 src.enc(),
                 Rm::Reg(dst.enc()),
-                0,
+                Imm::None,
             );
         }
     }
 
     // --- Scalar floating point: AVX (VEX) forms ------------------------------------------
 
-    fn vop(&mut self, opcode: Opcode, w: bool, reg: u8, vvvv: u8, rm: Rm, imm_len: u32) {
-        self.vex(Vex { opcode, w }, reg, vvvv, rm, imm_len);
+    fn vop(&mut self, opcode: Opcode, w: bool, reg: u8, vvvv: u8, rm: Rm, imm: Imm) {
+        self.vex(Vex { opcode, w }, reg, vvvv, rm, imm);
     }
 
     /// `vmovss`/`vmovsd dst, [mem]`.
     pub fn vmovs_rm(&mut self, fs: FloatSize, dst: Xmm, src: Mem) {
-        self.vop(inst::movs_load(fs), false, dst.enc(), 0, Rm::Mem(src), 0);
+        self.vop(
+            inst::movs_load(fs),
+            false,
+            dst.enc(),
+            0,
+            Rm::Mem(src),
+            Imm::None,
+        );
     }
 
     /// `vmovss`/`vmovsd [mem], src`.
     pub fn vmovs_mr(&mut self, fs: FloatSize, dst: Mem, src: Xmm) {
-        self.vop(inst::movs_store(fs), false, src.enc(), 0, Rm::Mem(dst), 0);
+        self.vop(
+            inst::movs_store(fs),
+            false,
+            src.enc(),
+            0,
+            Rm::Mem(dst),
+            Imm::None,
+        );
     }
 
     /// `vmovss`/`vmovsd dst, src1, src2`: low lane from `src2`, upper lanes from `src1`.
@@ -1348,33 +1466,61 @@ impl Assembler {
             dst.enc(),
             src1.enc(),
             Rm::Reg(src2.enc()),
-            0,
+            Imm::None,
         );
     }
 
     /// `vmovaps`/`vmovapd dst, src`.
     pub fn vmovap_rr(&mut self, fs: FloatSize, dst: Xmm, src: Xmm) {
-        self.vop(inst::movap(fs), false, dst.enc(), 0, Rm::Reg(src.enc()), 0);
+        self.vop(
+            inst::movap(fs),
+            false,
+            dst.enc(),
+            0,
+            Rm::Reg(src.enc()),
+            Imm::None,
+        );
     }
 
     /// `vmovaps`/`vmovapd dst, [mem]` (16-byte aligned).
     pub fn vmovap_rm(&mut self, fs: FloatSize, dst: Xmm, src: Mem) {
-        self.vop(inst::movap(fs), false, dst.enc(), 0, Rm::Mem(src), 0);
+        self.vop(
+            inst::movap(fs),
+            false,
+            dst.enc(),
+            0,
+            Rm::Mem(src),
+            Imm::None,
+        );
     }
 
     /// `vmovaps`/`vmovapd [mem], src` (16-byte aligned).
     pub fn vmovap_mr(&mut self, fs: FloatSize, dst: Mem, src: Xmm) {
-        self.vop(inst::movap_store(fs), false, src.enc(), 0, Rm::Mem(dst), 0);
+        self.vop(
+            inst::movap_store(fs),
+            false,
+            src.enc(),
+            0,
+            Rm::Mem(dst),
+            Imm::None,
+        );
     }
 
     /// `vucomiss`/`vucomisd a, b`.
     pub fn vucomis_rr(&mut self, fs: FloatSize, a: Xmm, b: Xmm) {
-        self.vop(inst::ucomis(fs), false, a.enc(), 0, Rm::Reg(b.enc()), 0);
+        self.vop(
+            inst::ucomis(fs),
+            false,
+            a.enc(),
+            0,
+            Rm::Reg(b.enc()),
+            Imm::None,
+        );
     }
 
     /// `vucomiss`/`vucomisd a, [mem]`.
     pub fn vucomis_rm(&mut self, fs: FloatSize, a: Xmm, b: Mem) {
-        self.vop(inst::ucomis(fs), false, a.enc(), 0, Rm::Mem(b), 0);
+        self.vop(inst::ucomis(fs), false, a.enc(), 0, Rm::Mem(b), Imm::None);
     }
 
     /// `vcvtsi2ss`/`vcvtsi2sd dst, src1, src2` (upper lanes from `src1`).
@@ -1387,7 +1533,7 @@ impl Assembler {
                 dst.enc(),
                 src1.enc(),
                 Rm::Reg(src2.enc()),
-                0,
+                Imm::None,
             );
         }
     }
@@ -1402,7 +1548,7 @@ impl Assembler {
                 dst.enc(),
                 src1.enc(),
                 Rm::Mem(src2),
-                0,
+                Imm::None,
             );
         }
     }
@@ -1411,7 +1557,14 @@ impl Assembler {
     pub fn vcvtts2si_rr(&mut self, fs: FloatSize, int: Size, dst: Gpr, src: Xmm) {
         if self.require_32_64(int) {
             let w = int == Size::S64;
-            self.vop(inst::cvtts2si(fs), w, dst.enc(), 0, Rm::Reg(src.enc()), 0);
+            self.vop(
+                inst::cvtts2si(fs),
+                w,
+                dst.enc(),
+                0,
+                Rm::Reg(src.enc()),
+                Imm::None,
+            );
         }
     }
 
@@ -1424,35 +1577,21 @@ impl Assembler {
                 dst.enc(),
                 0,
                 Rm::Mem(src),
-                0,
+                Imm::None,
             );
         }
     }
 
     /// `vroundss`/`vroundsd dst, src1, src2, mode`.
     pub fn vrounds_rrr(&mut self, fs: FloatSize, mode: RoundMode, dst: Xmm, src1: Xmm, src2: Xmm) {
-        self.vop(
-            inst::rounds(fs),
-            false,
-            dst.enc(),
-            src1.enc(),
-            Rm::Reg(src2.enc()),
-            1,
-        );
-        self.buf.push(mode.imm());
+        let (src2, imm) = (Rm::Reg(src2.enc()), Imm::B(mode.imm()));
+        self.vop(inst::rounds(fs), false, dst.enc(), src1.enc(), src2, imm);
     }
 
     /// `vroundss`/`vroundsd dst, src1, [mem], mode`.
     pub fn vrounds_rrm(&mut self, fs: FloatSize, mode: RoundMode, dst: Xmm, src1: Xmm, src2: Mem) {
-        self.vop(
-            inst::rounds(fs),
-            false,
-            dst.enc(),
-            src1.enc(),
-            Rm::Mem(src2),
-            1,
-        );
-        self.buf.push(mode.imm());
+        let (src2, imm) = (Rm::Mem(src2), Imm::B(mode.imm()));
+        self.vop(inst::rounds(fs), false, dst.enc(), src1.enc(), src2, imm);
     }
 
     /// `vmovd`/`vmovq dst, src` (general register into xmm).
@@ -1464,7 +1603,7 @@ impl Assembler {
                 dst.enc(),
                 0,
                 Rm::Reg(src.enc()),
-                0,
+                Imm::None,
             );
         }
     }
@@ -1478,7 +1617,7 @@ impl Assembler {
                 src.enc(),
                 0,
                 Rm::Reg(dst.enc()),
-                0,
+                Imm::None,
             );
         }
     }

@@ -9,6 +9,7 @@
 //! `andps`/`xorps`-style memory operands (which fault on misaligned operands).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::label::Label;
 
@@ -25,7 +26,43 @@ pub(crate) struct Entry {
 #[derive(Debug, Default)]
 pub(crate) struct ConstantPool {
     entries: Vec<Entry>,
-    index: HashMap<(u128, u8), usize>,
+    index: HashMap<(u128, u8), usize, BuildHasherDefault<BitsHasher>>,
+}
+
+/// A multiply-rotate hasher for the pool's keys (bit patterns chosen by the compiler, not by
+/// an adversary), much cheaper than the default SipHash.
+#[derive(Default)]
+pub(crate) struct BitsHasher(u64);
+
+impl BitsHasher {
+    const K: u64 = 0xF135_7AEA_2E62_A9C5;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(26) ^ word).wrapping_mul(Self::K);
+    }
+}
+
+impl Hasher for BitsHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, v: u8) {
+        self.add(u64::from(v));
+    }
+
+    fn write_u128(&mut self, v: u128) {
+        self.add(v as u64);
+        self.add((v >> 64) as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl ConstantPool {

@@ -65,3 +65,25 @@ impl CpuFeatures {
         CpuFeatures::BASELINE
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn detection_matches_std_and_is_cached() {
+        let f = CpuFeatures::detect();
+        assert_eq!(f.avx, std::arch::is_x86_feature_detected!("avx"));
+        assert_eq!(f.lzcnt, std::arch::is_x86_feature_detected!("lzcnt"));
+        assert_eq!(f.popcnt, std::arch::is_x86_feature_detected!("popcnt"));
+        assert_eq!(f, CpuFeatures::detect());
+        assert_ne!(
+            CpuFeatures::BASELINE,
+            CpuFeatures {
+                sse41: true,
+                ..CpuFeatures::BASELINE
+            }
+        );
+    }
+}

@@ -46,6 +46,8 @@ pub(crate) enum Map {
     Primary,
     /// `0F xx`.
     M0F,
+    /// `0F 38 xx`.
+    M0F38,
     /// `0F 3A xx`.
     M0F3A,
 }
@@ -56,6 +58,7 @@ impl Map {
         match self {
             Map::Primary => &[],
             Map::M0F => &[0x0F],
+            Map::M0F38 => &[0x0F, 0x38],
             Map::M0F3A => &[0x0F, 0x3A],
         }
     }
@@ -65,6 +68,7 @@ impl Map {
         match self {
             Map::Primary => 0,
             Map::M0F => 1,
+            Map::M0F38 => 2,
             Map::M0F3A => 3,
         }
     }
@@ -144,6 +148,88 @@ pub(crate) struct Legacy {
     pub force_rex: bool,
 }
 
+/// The immediate (or branch displacement) field at the end of an instruction.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Imm {
+    None,
+    B(u8),
+    W(u16),
+    D(u32),
+    Q(u64),
+}
+
+impl Imm {
+    /// Length in bytes.
+    pub const fn len(self) -> u32 {
+        match self {
+            Imm::None => 0,
+            Imm::B(_) => 1,
+            Imm::W(_) => 2,
+            Imm::D(_) => 4,
+            Imm::Q(_) => 8,
+        }
+    }
+}
+
+/// One instruction being encoded, on the stack: the encoders fill it and copy it into the
+/// code buffer with a single fixed-size copy (x86 instructions are at most 15 bytes).
+pub(crate) struct InstBuf {
+    bytes: [u8; 16],
+    len: usize,
+}
+
+impl InstBuf {
+    #[inline(always)]
+    fn new() -> InstBuf {
+        InstBuf {
+            bytes: [0; 16],
+            len: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, b: u8) {
+        self.bytes[self.len & 15] = b;
+        self.len += 1;
+    }
+
+    #[inline(always)]
+    fn extend(&mut self, s: &[u8]) {
+        for &b in s {
+            self.push(b);
+        }
+    }
+
+    #[inline(always)]
+    fn imm(&mut self, imm: Imm) {
+        match imm {
+            Imm::None => {}
+            Imm::B(v) => self.push(v),
+            Imm::W(v) => self.extend(&v.to_le_bytes()),
+            Imm::D(v) => self.extend(&v.to_le_bytes()),
+            Imm::Q(v) => self.extend(&v.to_le_bytes()),
+        }
+    }
+
+    /// Appends the instruction to `buf`, turning a label reference's instruction-relative
+    /// offsets into code offsets.
+    #[inline(always)]
+    fn flush(self, buf: &mut Vec<u8>, label: Option<LabelRef>) -> Option<LabelRef> {
+        debug_assert!(self.len <= 15);
+        let base = buf.len();
+        // Copying the whole fixed-size array compiles to one 16-byte move (a variable-length
+        // copy would call memcpy); the unused tail is cut off again.
+        buf.extend_from_slice(&self.bytes);
+        buf.truncate(base + self.len);
+        let base = base as u32;
+        label.map(|r| LabelRef {
+            label: r.label,
+            at: r.at + base,
+            end: r.end + base,
+        })
+    }
+}
+
 /// The REX prefix byte for the given W bit and the high bits of the reg, index and base
 /// register numbers (only bit 3 of each is used).
 pub(crate) const fn rex(w: bool, r: u8, x: u8, b: u8) -> u8 {
@@ -168,16 +254,19 @@ fn rm_xb(rm: &Rm) -> (u8, u8) {
     }
 }
 
-/// Emits a legacy/REX instruction `prefixes REX escape opcode ModRM [SIB] [disp]`; the caller
-/// then emits `imm_len` bytes of immediate. `reg` is the ModRM.reg field (a register number or
-/// a `/digit`), `rm` the r/m operand. Cost: at most 15 pushes, no allocation beyond `buf`.
+/// Emits a legacy/REX instruction `prefixes REX escape opcode ModRM [SIB] [disp] [imm]`.
+/// `reg` is the ModRM.reg field (a register number or a `/digit`), `rm` the r/m operand.
+/// Cost: built on the stack, then one 16-byte copy into `out`.
+#[inline]
 pub(crate) fn emit_legacy(
-    buf: &mut Vec<u8>,
+    out: &mut Vec<u8>,
     enc: Legacy,
     reg: u8,
     rm: Rm,
-    imm_len: u32,
+    imm: Imm,
 ) -> Option<LabelRef> {
+    let mut buf_ = InstBuf::new();
+    let buf = &mut buf_;
     if enc.opsize16 {
         buf.push(0x66);
     }
@@ -189,14 +278,18 @@ pub(crate) fn emit_legacy(
     if rex != 0x40 || enc.force_rex {
         buf.push(rex);
     }
-    buf.extend_from_slice(enc.opcode.map.escape());
+    buf.extend(enc.opcode.map.escape());
     buf.push(enc.opcode.op);
-    emit_modrm(buf, reg, &rm, imm_len)
+    let label = emit_modrm(buf, reg, &rm, imm.len());
+    buf.imm(imm);
+    buf_.flush(out, label)
 }
 
 /// Emits a legacy instruction whose register is added to the opcode byte (`B8+r`, `50+r`,
-/// `0F C8+r`): no ModRM. The caller emits any immediate.
-pub(crate) fn emit_legacy_o(buf: &mut Vec<u8>, enc: Legacy, reg: u8) {
+/// `0F C8+r`), with no ModRM, then `imm`.
+#[inline]
+pub(crate) fn emit_legacy_o(out: &mut Vec<u8>, enc: Legacy, reg: u8, imm: Imm) {
+    let mut buf = InstBuf::new();
     if enc.opsize16 {
         buf.push(0x66);
     }
@@ -207,21 +300,29 @@ pub(crate) fn emit_legacy_o(buf: &mut Vec<u8>, enc: Legacy, reg: u8) {
     if rex != 0x40 || enc.force_rex {
         buf.push(rex);
     }
-    buf.extend_from_slice(enc.opcode.map.escape());
+    buf.extend(enc.opcode.map.escape());
     buf.push(enc.opcode.op + (reg & 7));
+    buf.imm(imm);
+    buf.flush(out, None);
 }
 
-/// Emits an instruction with no operand encoding (prefix, escape and opcode only): `ret`,
-/// `cdq`, `jcc rel32`'s opcode, ... `w` adds `REX.W`.
-pub(crate) fn emit_plain(buf: &mut Vec<u8>, opcode: Opcode, w: bool) {
+/// Emits an instruction with no operand encoding (prefix, escape and opcode only) followed by
+/// `imm`: `ret`, `cdq`, `jcc rel32`, ... `w` adds `REX.W`. Returns the offset of the end of
+/// the instruction in `out`.
+#[inline]
+pub(crate) fn emit_plain(out: &mut Vec<u8>, opcode: Opcode, w: bool, imm: Imm) -> u32 {
+    let mut buf = InstBuf::new();
     if let Some(p) = opcode.prefix.byte() {
         buf.push(p);
     }
     if w {
         buf.push(rex(true, 0, 0, 0));
     }
-    buf.extend_from_slice(opcode.map.escape());
+    buf.extend(opcode.map.escape());
     buf.push(opcode.op);
+    buf.imm(imm);
+    buf.flush(out, None);
+    out.len() as u32
 }
 
 /// Everything about a VEX-encoded instruction except its operands.
@@ -233,15 +334,18 @@ pub(crate) struct Vex {
 }
 
 /// Emits a VEX instruction (2-byte `C5` form when possible, else 3-byte `C4`) with
-/// `vvvv` = the extra source register (0 when unused: encodes as `1111`) and L = 0.
+/// `vvvv` = the extra source register (0 when unused: encodes as `1111`) and L = 0, then `imm`.
+#[inline]
 pub(crate) fn emit_vex(
-    buf: &mut Vec<u8>,
+    out: &mut Vec<u8>,
     enc: Vex,
     reg: u8,
     vvvv: u8,
     rm: Rm,
-    imm_len: u32,
+    imm: Imm,
 ) -> Option<LabelRef> {
+    let mut buf_ = InstBuf::new();
+    let buf = &mut buf_;
     let (x, b) = rm_xb(&rm);
     let r_bar = (!(reg >> 3) & 1) << 7;
     let v_bar = (!vvvv & 0xF) << 3;
@@ -255,13 +359,16 @@ pub(crate) fn emit_vex(
         buf.push(((enc.w as u8) << 7) | v_bar | pp);
     }
     buf.push(enc.opcode.op);
-    emit_modrm(buf, reg, &rm, imm_len)
+    let label = emit_modrm(buf, reg, &rm, imm.len());
+    buf.imm(imm);
+    buf_.flush(out, label)
 }
 
 /// Emits ModRM, SIB and displacement for `rm` with `reg` in ModRM.reg, choosing the shortest
 /// form. `imm_len` is the number of immediate bytes that will follow (needed for rip-relative
 /// displacements, which count from the end of the instruction).
-fn emit_modrm(buf: &mut Vec<u8>, reg: u8, rm: &Rm, imm_len: u32) -> Option<LabelRef> {
+#[inline(always)]
+fn emit_modrm(buf: &mut InstBuf, reg: u8, rm: &Rm, imm_len: u32) -> Option<LabelRef> {
     let mem = match rm {
         Rm::Reg(n) => {
             buf.push(modrm(0b11, reg, *n));
@@ -298,7 +405,7 @@ fn emit_modrm(buf: &mut Vec<u8>, reg: u8, rm: &Rm, imm_len: u32) -> Option<Label
             match disp_len {
                 0 => {}
                 1 => buf.push(disp as u8),
-                _ => buf.extend_from_slice(&disp.to_le_bytes()),
+                _ => buf.extend(&disp.to_le_bytes()),
             }
             None
         }
@@ -306,18 +413,19 @@ fn emit_modrm(buf: &mut Vec<u8>, reg: u8, rm: &Rm, imm_len: u32) -> Option<Label
             // SIB base 101 with mod 00: no base, disp32.
             buf.push(modrm(0b00, reg, 0b100));
             buf.push(sib(scale.bits(), index.enc(), 0b101));
-            buf.extend_from_slice(&disp.to_le_bytes());
+            buf.extend(&disp.to_le_bytes());
             None
         }
         Addr::Rip => {
             buf.push(modrm(0b00, reg, 0b101));
-            buf.extend_from_slice(&disp.to_le_bytes());
+            buf.extend(&disp.to_le_bytes());
             None
         }
         Addr::Label(label) => {
             buf.push(modrm(0b00, reg, 0b101));
-            let at = buf.len() as u32;
-            buf.extend_from_slice(&disp.to_le_bytes());
+            // Offsets relative to the instruction start; `InstBuf::flush` rebases them.
+            let at = buf.len as u32;
+            buf.extend(&disp.to_le_bytes());
             Some(LabelRef {
                 label,
                 at,

@@ -248,6 +248,22 @@ impl ShiftOp {
         f(0xD0, 0xD1, self.digit())
     }
 
+    /// The BMI2 flag-less shift by a register (`shlx`/`shrx`/`sarx`, `VEX.LZ.pp.0F38 F7`):
+    /// `None` for rotates, which only have the immediate `rorx`.
+    pub(crate) const fn bmi2(self) -> Option<Opcode> {
+        let prefix = match self {
+            ShiftOp::Shl => Prefix::P66,
+            ShiftOp::Shr => Prefix::PF2,
+            ShiftOp::Sar => Prefix::PF3,
+            ShiftOp::Rol | ShiftOp::Ror => return None,
+        };
+        Some(Opcode {
+            prefix,
+            map: Map::M0F38,
+            op: 0xF7,
+        })
+    }
+
     /// Shift by `cl` (`D2/D3 /d`).
     pub(crate) const fn by_cl(self) -> IntForm {
         f(0xD2, 0xD3, self.digit())
@@ -258,6 +274,13 @@ impl ShiftOp {
         f(0xC0, 0xC1, self.digit())
     }
 }
+
+/// `rorx r, r/m, imm8` (BMI2, `VEX.LZ.F2.0F3A F0`).
+pub(crate) const RORX: Opcode = Opcode {
+    prefix: Prefix::PF2,
+    map: Map::M0F3A,
+    op: 0xF0,
+};
 
 /// Bit-counting instructions, 16/32/64-bit `r, r/m` forms.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]

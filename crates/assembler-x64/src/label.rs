@@ -7,9 +7,9 @@
 
 /// A position in the code, created by [`Assembler::new_label`](crate::Assembler::new_label).
 ///
-/// A label belongs to the assembler that created it; using it with another assembler is a
-/// programming error (it may panic on an out-of-range index or silently refer to that
-/// assembler's label with the same number).
+/// A label belongs to the assembler that created it. Using it with another assembler is a
+/// programming error: it panics with "label from another assembler" when that assembler has
+/// fewer labels, and otherwise silently refers to its label with the same number.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Label(pub(crate) u32);
 
@@ -71,6 +71,8 @@ pub(crate) enum BindError {
     },
 }
 
+const FOREIGN: &str = "label from another assembler";
+
 impl Labels {
     pub fn create(&mut self) -> Label {
         let index = u32::try_from(self.labels.len()).expect("more than 2^32 labels");
@@ -83,13 +85,13 @@ impl Labels {
 
     /// The bound position of `label`, if bound.
     pub fn pos(&self, label: Label) -> Option<u32> {
-        let pos = self.labels[label.0 as usize].pos;
+        let pos = self.labels.get(label.0 as usize).expect(FOREIGN).pos;
         (pos != NONE).then_some(pos)
     }
 
     /// Records a reference to a not-yet-bound label.
     pub fn add_fixup(&mut self, label: Label, at: u32, end: u32, kind: FixupKind) {
-        let state = &mut self.labels[label.0 as usize];
+        let state = self.labels.get_mut(label.0 as usize).expect(FOREIGN);
         debug_assert_eq!(state.pos, NONE);
         let index = self.fixups.len() as u32;
         self.fixups.push(Fixup {
@@ -105,7 +107,7 @@ impl Labels {
     /// Binds `label` at `pos` and patches all its pending references in `code`.
     /// On a short reference out of range the other references are still patched.
     pub fn bind(&mut self, label: Label, pos: u32, code: &mut [u8]) -> Result<(), BindError> {
-        let state = &mut self.labels[label.0 as usize];
+        let state = self.labels.get_mut(label.0 as usize).expect(FOREIGN);
         if state.pos != NONE {
             return Err(BindError::AlreadyBound);
         }

@@ -15,6 +15,27 @@
 //! Encodings are described once: the opcode tables live in one module, the REX/VEX/ModRM/SIB
 //! rules in another, and the assembler methods only combine them.
 //!
+//! # Using it from a compiler
+//! - **Offsets.** [`Assembler::pc_offset`] before an instruction is its offset in the final
+//!   code: record it for trap sites (e.g. before a load that may fault, or a `ud2`) and for
+//!   source positions. Offsets never move: nothing is re-encoded after it is emitted.
+//! - **Labels.** [`Assembler::new_label`], [`Assembler::bind`], and branches/calls/`lea` to
+//!   them. [`Assembler::jmp`]/[`Assembler::jcc`] use [`BranchSize::Auto`]: backward branches
+//!   are short (2 bytes) when rel8 reaches, forward branches are near (5/6 bytes). Ask for
+//!   [`BranchSize::Short`] on forward branches known to be short; an out-of-range one is
+//!   reported by [`Assembler::finish`].
+//! - **Constants.** [`Assembler::const_f64`] and friends return a rip-relative [`Mem`] to a
+//!   deduplicated constant placed after the code by `finish` (16-byte aligned relative to the
+//!   code start: map the code 16-byte aligned).
+//! - **CPU features.** The VEX (`v*`), BMI2, `lzcnt`, `tzcnt`, `popcnt` and `rounds*` methods
+//!   emit what they are told; choose them with [`CpuFeatures::detect`] or use the
+//!   `*_or_*` helpers, which pick a fallback sequence.
+//! - **Calls out of the code.** [`Assembler::call_rel32`]/[`Assembler::jmp_rel32`] take a raw
+//!   displacement; record `pc_offset() - 4` after them and patch once the addresses are known,
+//!   or load the absolute address (`mov_ri64`) and use [`Assembler::call_r`].
+//! - **Errors.** Operand mistakes do not panic: the first is kept, the instruction skipped,
+//!   and `finish` returns it as an [`AsmError`].
+//!
 //! # Example
 //! Assemble `fn(a: i64, b: i64) -> i64 { a * b + 7 }` and run it:
 //! ```

@@ -584,6 +584,59 @@ fn shifts_and_rotates() {
 }
 
 #[test]
+fn bmi2_shifts() {
+    let mems = mem_specs();
+    for (op, mn) in [
+        (ShiftOp::Shl, Mn::Shlx),
+        (ShiftOp::Shr, Mn::Shrx),
+        (ShiftOp::Sar, Mn::Sarx),
+    ] {
+        for size in DW_SIZES {
+            for d in Gpr::ALL {
+                for s in Gpr::ALL {
+                    let c = rot((d.enc() * 7 + s.enc()) as usize);
+                    check(
+                        &asm(|a| a.shiftx_rrr(op, size, d, s, c)),
+                        mn,
+                        &[E::R(gpr(size, d)), E::R(gpr(size, s)), E::R(gpr(size, c))],
+                    );
+                }
+            }
+            for (k, m) in mems.iter().enumerate() {
+                let (d, c) = (rot(k), rot(k / 16 + 3));
+                check(
+                    &asm(|a| a.shiftx_rmr(op, size, d, m.mem(), c)),
+                    mn,
+                    &[
+                        E::R(gpr(size, d)),
+                        E::M(*m, size.bytes() as usize),
+                        E::R(gpr(size, c)),
+                    ],
+                );
+            }
+        }
+    }
+    for size in DW_SIZES {
+        for d in Gpr::ALL {
+            for s in Gpr::ALL {
+                let imm = (d.enc() * 4 + s.enc()) % 64;
+                check(
+                    &asm(|a| a.rorx_rri(size, d, s, imm)),
+                    Mn::Rorx,
+                    &[E::R(gpr(size, d)), E::R(gpr(size, s)), E::I(imm.into(), 8)],
+                );
+            }
+        }
+    }
+    let mut a = Assembler::new();
+    a.shiftx_rrr(ShiftOp::Rol, Size::S64, RAX, RCX, RDX);
+    assert!(matches!(
+        a.finish(),
+        Err(AsmError::InvalidOperands { at: 0, .. })
+    ));
+}
+
+#[test]
 fn setcc_and_cmov() {
     let mems = mem_specs();
     for c in Cond::ALL {

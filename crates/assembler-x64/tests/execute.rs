@@ -474,6 +474,34 @@ fn shifts_rotates_and_extensions() {
 }
 
 #[test]
+fn bmi2_shifts_execute() {
+    if !CpuFeatures::detect().bmi2 {
+        return;
+    }
+    for op in [ShiftOp::Shl, ShiftOp::Shr, ShiftOp::Sar] {
+        let mut a = Assembler::new();
+        a.shiftx_rrr(op, Size::S64, RAX, RDI, RSI);
+        a.ret();
+        let (_a, f) = jit!(finish(a), extern "sysv64" fn(u64, u64) -> u64);
+        for x in [1u64, 0x8000_0000_0000_0001, 0xDEAD_BEEF_1234_5678] {
+            for n in [0u64, 1, 7, 63, 64, 65] {
+                let expected = match op {
+                    ShiftOp::Shl => x << (n & 63),
+                    ShiftOp::Shr => x >> (n & 63),
+                    _ => ((x as i64) >> (n & 63)) as u64,
+                };
+                assert_eq!(f(x, n), expected, "{op:?} {x:#x} {n}");
+            }
+        }
+    }
+    let mut a = Assembler::new();
+    a.rorx_rri(Size::S32, RAX, RDI, 12);
+    a.ret();
+    let (_b, g) = jit!(finish(a), extern "sysv64" fn(u32) -> u32);
+    assert_eq!(g(0x1234_5678), 0x1234_5678u32.rotate_right(12));
+}
+
+#[test]
 fn lock_cmpxchg_and_xadd() {
     // fn(ptr, expected, new) -> old
     let mut a = Assembler::new();

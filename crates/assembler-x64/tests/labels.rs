@@ -421,3 +421,13 @@ fn the_checker_rejects_a_wrong_register() {
         &[E::R(Register::RAX), E::R(Register::RDX)],
     );
 }
+
+#[test]
+#[should_panic(expected = "label from another assembler")]
+fn a_foreign_label_panics_with_a_clear_message() {
+    let mut a = Assembler::new();
+    let mut b = Assembler::new();
+    let _ = b.new_label();
+    let l = b.new_label();
+    a.jmp(l);
+}
