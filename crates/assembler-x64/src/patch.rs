@@ -6,13 +6,16 @@
 //! torn mix (x86-64 makes aligned 8-byte stores atomic, and an aligned 8-byte word never
 //! crosses a cache line).
 
-use crate::{Assembler, Gpr, Size};
+use crate::{Assembler, Gpr, Mem, Size};
 
 /// Size and alignment of one jump-table slot, in bytes.
 pub const JUMP_SLOT_SIZE: usize = 8;
 
 /// Size of a lazy-compile stub, in bytes (a multiple of 8 so stubs stay aligned in a table).
 pub const LAZY_STUB_SIZE: usize = 16;
+
+/// Size of a far jump, in bytes: `jmp [rip + 2]; ud2` followed by the 8-byte target address.
+pub const FAR_JUMP_SIZE: usize = 16;
 
 /// The general-purpose register (by hardware number) in which a lazy-compile stub passes the
 /// function index to the lazy-compile builtin: r11, never a parameter register.
@@ -97,6 +100,17 @@ pub unsafe fn write_jump_slot(write_ptr: *mut u8, slot: [u8; JUMP_SLOT_SIZE]) {
     );
 }
 
+/// A jump to an absolute address anywhere in the address space: `jmp [rip + 2]; ud2;
+/// .quad target`. Position-independent, so it can be copied anywhere.
+pub fn far_jump(target: u64) -> [u8; FAR_JUMP_SIZE] {
+    let mut asm = Assembler::with_capacity(FAR_JUMP_SIZE);
+    // The target is stored right after `ud2`, 2 bytes past the end of the jump.
+    asm.jmp_m(Mem::rip(2));
+    asm.ud2();
+    asm.emit_u64(target);
+    to_array(asm)
+}
+
 /// The bytes of a lazy-compile stub at `stub_addr` for function `func_index`:
 /// `mov r11d, func_index; jmp builtin`, padded with `int3`.
 ///
@@ -132,6 +146,19 @@ mod tests {
             0x2000 - 0x1005
         );
         assert!(jump_slot(0, 1 << 33).is_err());
+    }
+
+    #[test]
+    fn far_jump_reads_its_target_after_ud2() {
+        let bytes = far_jump(0x1122_3344_5566_7788);
+        assert_eq!(
+            &bytes[..8],
+            &[0xFF, 0x25, 0x02, 0x00, 0x00, 0x00, 0x0F, 0x0B]
+        );
+        assert_eq!(
+            u64::from_le_bytes(bytes[8..].try_into().unwrap()),
+            0x1122_3344_5566_7788
+        );
     }
 
     #[test]

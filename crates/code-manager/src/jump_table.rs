@@ -14,12 +14,14 @@
 //! rewrites the slot with one atomic 8-byte store to jump straight to the code; removing
 //! rewrites it back to its stub. Calls between functions of the module are rel32 calls to slots.
 
-use kiln_assembler_x64::patch::{JUMP_SLOT_SIZE, LAZY_STUB_SIZE, jump_slot, lazy_stub};
+use kiln_assembler_x64::patch::{
+    FAR_JUMP_SIZE, JUMP_SLOT_SIZE, LAZY_STUB_SIZE, far_jump, jump_slot, lazy_stub,
+};
 
 use crate::CodeError;
 
 /// Size of the far-jump trampoline at the start of every header.
-pub(crate) const TRAMPOLINE_SIZE: usize = 16;
+pub(crate) const TRAMPOLINE_SIZE: usize = FAR_JUMP_SIZE;
 
 /// Offset of the `ud2` inside the trampoline: the builtin target when none is registered, so a
 /// lazy call without a builtin traps cleanly.
@@ -63,9 +65,7 @@ impl HeaderLayout {
     ) -> Result<Vec<u8>, CodeError> {
         let mut bytes = vec![0xCC; self.size()];
         let builtin = builtin.unwrap_or(base + TRAMPOLINE_UD2_OFFSET);
-        // jmp qword ptr [rip + 2]; ud2; .quad builtin
-        bytes[..8].copy_from_slice(&[0xFF, 0x25, 0x02, 0x00, 0x00, 0x00, 0x0F, 0x0B]);
-        bytes[8..16].copy_from_slice(&(builtin as u64).to_le_bytes());
+        bytes[..TRAMPOLINE_SIZE].copy_from_slice(&far_jump(builtin as u64));
         for slot in 0..self.slots {
             let stub_at = self.stub_offset(slot);
             let stub = lazy_stub((base + stub_at) as u64, first_index + slot, base as u64)
