@@ -96,7 +96,7 @@ fn summary(
         wasm.len(),
         m.hash
     );
-    if let Some(name) = &m.names.module {
+    if let Some(name) = m.module_name() {
         out += &format!("  name: {name}\n");
     }
     out += &format!(

@@ -311,7 +311,7 @@ impl ModuleBuilder {
             Payload::CustomSection(reader) => {
                 let data_range = range(reader.data_range());
                 match reader.name() {
-                    "name" => self.module.names.read(reader.data(), data_range.start),
+                    "name" => self.module.names.record(data_range.clone()),
                     "sourceMappingURL" => {
                         self.module.source_mapping_url = read_url(reader.data(), data_range.start)
                     }

@@ -225,7 +225,7 @@ pub struct Module {
     pub data: Vec<DataSegment>,
     /// The data count section's value, if present.
     pub data_count: Option<u32>,
-    /// The name section's contents (empty when absent or malformed).
+    /// The name section, parsed on first use by [`Module::function_name`] and friends.
     pub names: Names,
     /// Every custom section, the name section included.
     pub custom_sections: Vec<CustomSection>,
@@ -298,9 +298,27 @@ impl Module {
         self.exports.iter().find(|e| e.name == name)
     }
 
-    /// The function's name from the name section, if it has one.
+    /// The module's name from the name section, if it has one. The first name lookup parses
+    /// the name section (O(its size)); later ones are O(1).
+    pub fn module_name(&self) -> Option<&str> {
+        self.names.parsed(&self.wire_bytes).module.as_deref()
+    }
+
+    /// The function's name from the name section, if it has one. See [`Module::module_name`]
+    /// for the cost.
     pub fn function_name(&self, func_index: u32) -> Option<&str> {
-        self.names.functions.get(&func_index).map(String::as_str)
+        self.names
+            .parsed(&self.wire_bytes)
+            .functions
+            .get(&func_index)
+            .map(String::as_str)
+    }
+
+    /// The named locals of a function, as (local index, name) pairs in section order. See
+    /// [`Module::module_name`] for the cost.
+    pub fn local_names(&self, func_index: u32) -> &[(u32, String)] {
+        let parsed = self.names.parsed(&self.wire_bytes);
+        parsed.locals.get(&func_index).map_or(&[], Vec::as_slice)
     }
 }
 

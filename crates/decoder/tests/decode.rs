@@ -85,9 +85,10 @@ fn records_every_section() {
     assert_eq!(&m.wire_bytes[m.data[0].range.clone()], b"hello");
     assert_eq!(m.data[1].kind, DataKind::Passive);
     assert_eq!(&m.wire_bytes[m.data[1].range.clone()], b"passive");
-    assert_eq!(m.names.module.as_deref(), Some("m"));
+    assert_eq!(m.module_name(), Some("m"));
     assert_eq!(m.function_name(1), Some("add"));
-    assert_eq!(m.names.locals[&1], vec![(1, "tmp".to_string())]);
+    assert_eq!(m.local_names(1), [(1, "tmp".to_string())]);
+    assert!(m.local_names(0).is_empty());
     assert_eq!(&*m.wire_bytes, &bytes[..]);
     assert_eq!(m.hash, hash_bytes(&bytes));
 }
@@ -113,7 +114,9 @@ fn records_custom_sections_and_urls() {
 fn malformed_name_section_is_ignored() {
     let bytes = with_custom(wasm("(module)"), "name", b"\x01\x05\xff\xff");
     let m = decode(&bytes, &Features::default()).unwrap();
-    assert!(m.names.functions.is_empty());
+    assert!(m.names.section().is_some());
+    assert_eq!(m.function_name(0), None);
+    assert_eq!(m.module_name(), None);
 }
 
 #[test]
