@@ -201,23 +201,32 @@ impl Run<'_> {
             Ok(_) if !self.backend.executes() => {
                 (Module::Unavailable("execution".into()), Outcome::Passed)
             }
-            Ok(wasm) => match self.backend.instantiate(&wasm) {
-                Ok(id) => (Module::Instance(id), Outcome::Passed),
-                Err(ExecError::Unsupported(reason)) => (
-                    Module::Unavailable(reason.clone()),
-                    Outcome::Unsupported(reason),
-                ),
-                Err(e) => (
-                    Module::Unavailable("a module that failed".into()),
-                    Outcome::Failed(e.to_string()),
-                ),
-            },
+            Ok(wasm) => self.instantiate(&wasm),
         };
+        self.bind(name, state);
+        outcome
+    }
+
+    /// Instantiates a valid module: the instance, or why it is unavailable, and the outcome.
+    fn instantiate(&mut self, wasm: &[u8]) -> (Module, Outcome) {
+        match self.backend.instantiate(wasm) {
+            Ok(id) => (Module::Instance(id), Outcome::Passed),
+            Err(ExecError::Unsupported(reason)) => {
+                (Module::Unavailable(reason.clone()), Outcome::Unsupported(reason))
+            }
+            Err(e) => (
+                Module::Unavailable("a module that failed".into()),
+                Outcome::Failed(e.to_string()),
+            ),
+        }
+    }
+
+    /// Makes `state` the current module, and `name`'s too when given.
+    fn bind(&mut self, name: Option<String>, state: Module) {
         if let Some(name) = name {
             self.named.insert(name, state.clone());
         }
         self.current = Some(state);
-        outcome
     }
 
     /// `(module instance $I $M)`: instantiates the definition `$M`.
@@ -244,22 +253,9 @@ impl Run<'_> {
                 Module::Unavailable("execution".into()),
                 Outcome::Unsupported("execution".into()),
             ),
-            Some(Ok(wasm)) => match self.backend.instantiate(&wasm) {
-                Ok(id) => (Module::Instance(id), Outcome::Passed),
-                Err(ExecError::Unsupported(reason)) => (
-                    Module::Unavailable(reason.clone()),
-                    Outcome::Unsupported(reason),
-                ),
-                Err(e) => (
-                    Module::Unavailable("a module that failed".into()),
-                    Outcome::Failed(e.to_string()),
-                ),
-            },
+            Some(Ok(wasm)) => self.instantiate(&wasm),
         };
-        if let Some(name) = instance {
-            self.named.insert(name.name().to_string(), state.clone());
-        }
-        self.current = Some(state);
+        self.bind(instance.map(|id| id.name().to_string()), state);
         outcome
     }
 
