@@ -11,7 +11,9 @@ use kiln_decoder::Module;
 
 pub fn module(wat: &str) -> Arc<Module> {
     let bytes = wat::parse_str(wat).expect("valid wat");
-    let features = kiln_decoder::Features::default();
+    let features = kiln_decoder::Features::default()
+        .with(kiln_decoder::Proposal::ExtendedConst)
+        .with(kiln_decoder::Proposal::MultiMemory);
     Arc::new(kiln_decoder::decode(&bytes, &features).expect("valid module"))
 }
 
