@@ -50,7 +50,8 @@ fn reverse_echo(params: &[ValType], m: usize) -> kiln_abi::CompiledFunction {
             Location::Gpr(r) => c.asm.mov_mr(Size::S64, dst, gpr(r)),
             Location::Xmm(x) => c.asm.movs_mr(FloatSize::F64, dst, xmm(x)),
             Location::Stack(off) => {
-                c.asm.mov_rm(Size::S64, RAX, Mem::base(RBP, 16 + off as i32));
+                c.asm
+                    .mov_rm(Size::S64, RAX, Mem::base(RBP, 16 + off as i32));
                 c.asm.mov_mr(Size::S64, dst, RAX);
             }
             Location::RetArea(_) => unreachable!(),
@@ -83,7 +84,9 @@ fn reverse_echo(params: &[ValType], m: usize) -> kiln_abi::CompiledFunction {
 /// A wasm function that tail-calls imported function 0 with its own arguments.
 fn forward_to_import(module: &kiln_decoder::Module, ty: &FuncType) -> kiln_abi::CompiledFunction {
     let layout = call_layout(ty.params(), ty.results());
-    let Location::Gpr(v) = layout.vmctx else { unreachable!() };
+    let Location::Gpr(v) = layout.vmctx else {
+        unreachable!()
+    };
     let off = VMContextLayout::new(module).imported_function(0) as i32;
     let mut c = Code::new();
     c.asm.mov_rm(Size::S64, RAX, Mem::base(gpr(v), off + 8));
@@ -139,12 +142,19 @@ fn entry_trampolines_for_many_shapes() {
                 .map(|(i, &t)| value_of(t, (i * 7 + n) as u64))
                 .collect();
             let expected: Vec<Value> = args.iter().rev().take(m).cloned().collect();
-            assert_eq!(f.call(&args).unwrap(), expected, "shape {params:?} -> {results:?}");
+            assert_eq!(
+                f.call(&args).unwrap(),
+                expected,
+                "shape {params:?} -> {results:?}"
+            );
             calls += 1;
         }
     }
     assert!(calls > 100);
-    assert!(runtime.trampoline_count() <= calls, "trampolines are shared per signature");
+    assert!(
+        runtime.trampoline_count() <= calls,
+        "trampolines are shared per signature"
+    );
 }
 
 #[test]
@@ -183,7 +193,11 @@ fn exit_trampolines_for_many_shapes() {
             let expected: Vec<Value> = args.iter().rev().take(m).cloned().collect();
             // Wasm -> host through the import, and host -> host through the funcref.
             let f = instance.get_func("f").unwrap();
-            assert_eq!(f.call(&args).unwrap(), expected, "{params:?} -> {results:?}");
+            assert_eq!(
+                f.call(&args).unwrap(),
+                expected,
+                "{params:?} -> {results:?}"
+            );
             assert_eq!(*seen.borrow(), args);
             assert_eq!(host.call(&args).unwrap(), expected);
         }
@@ -209,18 +223,24 @@ fn memory_instance(store: &Store, host: Func) -> Instance {
 #[test]
 fn typed_host_function_reads_caller_memory() {
     let store = Store::new(&Runtime::default());
-    let host = Func::wrap(&store, |caller: &Caller<'_>, ptr: i32, len: i32| -> Result<i32, Trap> {
-        let memory = caller.memory(0).ok_or_else(|| Trap::host("no memory"))?;
-        let mut buf = vec![0; len as usize];
-        memory.read(ptr as u64, &mut buf)?;
-        assert_eq!(&buf, b"hello");
-        let exported = caller.get_export("memory").is_some();
-        Ok(buf.iter().map(|&b| b as i32).sum::<i32>() + exported as i32 * 1000)
-    });
+    let host = Func::wrap(
+        &store,
+        |caller: &Caller<'_>, ptr: i32, len: i32| -> Result<i32, Trap> {
+            let memory = caller.memory(0).ok_or_else(|| Trap::host("no memory"))?;
+            let mut buf = vec![0; len as usize];
+            memory.read(ptr as u64, &mut buf)?;
+            assert_eq!(&buf, b"hello");
+            let exported = caller.get_export("memory").is_some();
+            Ok(buf.iter().map(|&b| b as i32).sum::<i32>() + exported as i32 * 1000)
+        },
+    );
     let instance = memory_instance(&store, host);
     let run = instance.get_func("run").unwrap();
     let expected = b"hello".iter().map(|&b| b as i32).sum::<i32>() + 1000;
-    assert_eq!(run.call(&[Value::I32(8), Value::I32(5)]).unwrap(), [Value::I32(expected)]);
+    assert_eq!(
+        run.call(&[Value::I32(8), Value::I32(5)]).unwrap(),
+        [Value::I32(expected)]
+    );
     // Out of bounds in the host becomes a trap in the caller.
     let trap = run.call(&[Value::I32(65534), Value::I32(5)]).unwrap_err();
     assert_eq!(trap.code, TrapCode::MemoryOutOfBounds);
@@ -240,13 +260,20 @@ fn untyped_host_function_and_plain_closures() {
     });
     let instance = memory_instance(&store, host);
     let run = instance.get_func("run").unwrap();
-    assert_eq!(run.call(&[Value::I32(8), Value::I32(3)]).unwrap(), [Value::I32(30 + b'h' as i32)]);
+    assert_eq!(
+        run.call(&[Value::I32(8), Value::I32(3)]).unwrap(),
+        [Value::I32(30 + b'h' as i32)]
+    );
 
     // Typed closures without a caller, with several results, called from the host.
     let add = Func::wrap(&store, |a: i32, b: i64, c: f64| (a as i64 + b, c * 2.0));
-    assert_eq!(add.ty().params(), [ValType::I32, ValType::I64, ValType::F64]);
     assert_eq!(
-        add.call(&[Value::I32(2), Value::I64(40), Value::F64(1.5f64.to_bits())]).unwrap(),
+        add.ty().params(),
+        [ValType::I32, ValType::I64, ValType::F64]
+    );
+    assert_eq!(
+        add.call(&[Value::I32(2), Value::I64(40), Value::F64(1.5f64.to_bits())])
+            .unwrap(),
         [Value::I64(42), Value::F64(3.0f64.to_bits())]
     );
     let unit = Func::wrap(&store, || {});
@@ -269,10 +296,19 @@ fn host_errors_and_panics_trap_and_the_store_recovers() {
     let run = instance.get_func("run").unwrap();
     for round in 0..20 {
         let trap = run.call(&[Value::I32(1), Value::I32(round)]).unwrap_err();
-        assert_eq!((trap.code, trap.message.as_str()), (TrapCode::HostError, "boom"));
+        assert_eq!(
+            (trap.code, trap.message.as_str()),
+            (TrapCode::HostError, "boom")
+        );
         let trap = run.call(&[Value::I32(2), Value::I32(round)]).unwrap_err();
         assert_eq!(trap.code, TrapCode::HostError);
-        assert_eq!(trap.message, format!("host function panicked: host panic {round}"));
-        assert_eq!(run.call(&[Value::I32(3), Value::I32(round)]).unwrap(), [Value::I32(3 + round)]);
+        assert_eq!(
+            trap.message,
+            format!("host function panicked: host panic {round}")
+        );
+        assert_eq!(
+            run.call(&[Value::I32(3), Value::I32(round)]).unwrap(),
+            [Value::I32(3 + round)]
+        );
     }
 }

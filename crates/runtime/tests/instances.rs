@@ -55,18 +55,42 @@ fn link_errors() {
     let store = Store::new(&Runtime::default());
     let mut imports = Imports::new();
     imports.define("env", "f", Func::wrap(&store, |a: i32| a));
-    imports.define("env", "mem", Memory::new(&store, mem_ty(1, Some(2))).unwrap());
-    imports.define("env", "nomax", Memory::new(&store, mem_ty(1, None)).unwrap());
-    imports.define("env", "table", Table::new(&store, table_ty(2, Some(5)), Value::FuncRef(None)).unwrap());
-    let g = GlobalType { content_type: ValType::I32, mutable: false, shared: false };
+    imports.define(
+        "env",
+        "mem",
+        Memory::new(&store, mem_ty(1, Some(2))).unwrap(),
+    );
+    imports.define(
+        "env",
+        "nomax",
+        Memory::new(&store, mem_ty(1, None)).unwrap(),
+    );
+    imports.define(
+        "env",
+        "table",
+        Table::new(&store, table_ty(2, Some(5)), Value::FuncRef(None)).unwrap(),
+    );
+    let g = GlobalType {
+        content_type: ValType::I32,
+        mutable: false,
+        shared: false,
+    };
     imports.define("env", "g", Global::new(&store, g, Value::I32(1)).unwrap());
 
     assert_eq!(
-        link_error(&store, r#"(module (import "env" "missing" (func)))"#, &imports),
+        link_error(
+            &store,
+            r#"(module (import "env" "missing" (func)))"#,
+            &imports
+        ),
         r#"unknown import: "env" "missing""#
     );
     assert_eq!(
-        link_error(&store, r#"(module (import "other" "f" (func (param i32) (result i32))))"#, &imports),
+        link_error(
+            &store,
+            r#"(module (import "other" "f" (func (param i32) (result i32))))"#,
+            &imports
+        ),
         r#"unknown import: "other" "f""#
     );
     for wat in [
@@ -88,7 +112,10 @@ fn link_errors() {
         r#"(module (import "env" "g" (global (mut i32))))"#,
     ] {
         let message = link_error(&store, wat, &imports);
-        assert!(message.starts_with("incompatible import type"), "{wat}: {message}");
+        assert!(
+            message.starts_with("incompatible import type"),
+            "{wat}: {message}"
+        );
     }
     // The matching imports link.
     let module = module(
@@ -117,8 +144,16 @@ fn globals_constant_expressions_and_sharing() {
     let a_native = native(&a_mod);
     publish(&a_native, 0, constant(7));
     let mut imports = Imports::new();
-    let g = GlobalType { content_type: ValType::I32, mutable: false, shared: false };
-    imports.define("env", "base", Global::new(&store, g, Value::I32(12)).unwrap());
+    let g = GlobalType {
+        content_type: ValType::I32,
+        mutable: false,
+        shared: false,
+    };
+    imports.define(
+        "env",
+        "base",
+        Global::new(&store, g, Value::I32(12)).unwrap(),
+    );
     let a = Instance::new(&store, &a_mod, &a_native, &imports).unwrap();
     assert_eq!(a.get_global("sum").unwrap().get(), Value::I32(42));
     assert_eq!(a.get_global("wide").unwrap().get(), Value::I64(-2));
@@ -132,9 +167,8 @@ fn globals_constant_expressions_and_sharing() {
     assert!(a.get_global("sum").unwrap().set(Value::I32(1)).is_err());
 
     // B imports A's mutable global: both see one storage.
-    let b_mod = module(
-        r#"(module (import "a" "counter" (global $c (mut i32))) (export "c" (global $c)))"#,
-    );
+    let b_mod =
+        module(r#"(module (import "a" "counter" (global $c (mut i32))) (export "c" (global $c)))"#);
     let b_native = native(&b_mod);
     let counter = a.get_global("counter").unwrap();
     counter.set(Value::I32(5)).unwrap();
@@ -215,7 +249,11 @@ fn start_function_and_table_exports() {
     let runs = Rc::new(Cell::new(0));
     let r = runs.clone();
     let mut imports = Imports::new();
-    imports.define("env", "tick", Func::wrap(&store, move || r.set(r.get() + 1)));
+    imports.define(
+        "env",
+        "tick",
+        Func::wrap(&store, move || r.set(r.get() + 1)),
+    );
     let m = module(
         r#"(module (import "env" "tick" (func $tick)) (start $tick)
             (table (export "t") 2 10 funcref)
@@ -230,7 +268,9 @@ fn start_function_and_table_exports() {
     assert_eq!(t.size(), 2);
     assert_eq!(t.grow(3, Value::FuncRef(None)), Some(2));
     assert_eq!(t.grow(6, Value::FuncRef(None)), None);
-    let Some(Value::FuncRef(Some(f))) = t.get(0) else { panic!() };
+    let Some(Value::FuncRef(Some(f))) = t.get(0) else {
+        panic!()
+    };
     assert_eq!(f.call(&[]).unwrap(), [Value::I32(11)]);
     t.set(4, Value::FuncRef(Some(f.clone()))).unwrap();
     assert!(t.set(5, Value::FuncRef(None)).is_err());
@@ -242,7 +282,8 @@ fn signature_ids_are_canonical_across_modules() {
     let runtime = Runtime::default();
     let store = Store::new(&runtime);
     let a = module(r#"(module (type (func (param i32))) (type (func (result f64))))"#);
-    let b = module(r#"(module (type (func (result f64))) (type (func)) (type (func (param i32))))"#);
+    let b =
+        module(r#"(module (type (func (result f64))) (type (func)) (type (func (param i32))))"#);
     let ia = Instance::new(&store, &a, &native(&a), &Imports::new()).unwrap();
     let ib = Instance::new(&store, &b, &native(&b), &Imports::new()).unwrap();
     let id = |i: &Instance, m: &kiln_decoder::Module, t: u32| {
@@ -255,7 +296,9 @@ fn signature_ids_are_canonical_across_modules() {
     assert_ne!(id(&ia, &a, 0), id(&ia, &a, 1));
     assert_eq!(
         id(&ia, &a, 1),
-        runtime.signatures().register(&FuncType::new([], [ValType::F64]))
+        runtime
+            .signatures()
+            .register(&FuncType::new([], [ValType::F64]))
     );
     // SAFETY: the header is inside every VMContext.
     let magic = unsafe { *(ia.vmctx() as *const u32) };

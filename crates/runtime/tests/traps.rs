@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use kiln_abi::{BuiltinId, Relocation, RelocationTarget, TrapCode, VMContextLayout};
-use kiln_assembler_x64::{Cond, Mem, RAX, RDI, RDX, RCX, RSI, RSP, R8, Size};
+use kiln_assembler_x64::{Cond, Mem, R8, RAX, RCX, RDI, RDX, RSI, RSP, Size};
 use kiln_runtime::*;
 
 /// `rec(n)`: recurses n times through its jump-table slot and returns n; the prologue checks
@@ -15,7 +15,11 @@ fn recursive() -> kiln_abi::CompiledFunction {
     let done = c.asm.new_label();
     c.prologue();
     c.asm.lea(Size::S64, RAX, Mem::base(RSP, -16));
-    c.asm.cmp_rm(Size::S64, RAX, Mem::base(RDI, VMContextLayout::STACK_LIMIT as i32));
+    c.asm.cmp_rm(
+        Size::S64,
+        RAX,
+        Mem::base(RDI, VMContextLayout::STACK_LIMIT as i32),
+    );
     c.asm.jcc(Cond::B, overflow);
     c.asm.sub_ri(Size::S64, RSP, 16);
     c.asm.mov_rr(Size::S32, RAX, RSI);
@@ -95,7 +99,8 @@ fn backtraces_name_functions_and_offsets() {
     let module = module(BACKTRACE_WAT);
     let native = native(&module);
     let body = |f: u32| module.functions[f as usize].body.clone().unwrap().start as u32;
-    let (inner_at, outer_at, host_at, fill_at) = (body(1) + 1, body(2) + 1, body(3) + 1, body(4) + 3);
+    let (inner_at, outer_at, host_at, fill_at) =
+        (body(1) + 1, body(2) + 1, body(3) + 1, body(4) + 3);
 
     // $inner: unreachable.
     let mut c = Code::new();
@@ -136,9 +141,14 @@ fn backtraces_name_functions_and_offsets() {
     c.asm.xor_rr(Size::S32, RSI, RSI);
     c.asm.mov_ri(Size::S32, RCX, 1);
     c.asm.mov_ri(Size::S32, R8, 1 << 20);
-    c.asm.mov_rm(Size::S64, RAX, Mem::base(RDI, VMContextLayout::BUILTINS as i32));
+    c.asm.mov_rm(
+        Size::S64,
+        RAX,
+        Mem::base(RDI, VMContextLayout::BUILTINS as i32),
+    );
     c.position(fill_at);
-    c.asm.call_m(Mem::base(RAX, BuiltinId::MemoryFill.table_offset() as i32));
+    c.asm
+        .call_m(Mem::base(RAX, BuiltinId::MemoryFill.table_offset() as i32));
     c.epilogue();
     publish(&native, 4, c.finish());
     // Anonymous: no name, no source positions.
@@ -148,7 +158,9 @@ fn backtraces_name_functions_and_offsets() {
     c.asm.ud2();
     publish(&native, 5, c.finish());
 
-    let fail = Func::wrap(&store, || -> Result<(), Trap> { Err(Trap::host("host says no")) });
+    let fail = Func::wrap(&store, || -> Result<(), Trap> {
+        Err(Trap::host("host says no"))
+    });
     let mut imports = Imports::new();
     imports.define("env", "fail", fail);
     let instance = Instance::new(&store, &module, &native, &imports).unwrap();
@@ -156,7 +168,12 @@ fn backtraces_name_functions_and_offsets() {
 
     let trap = instance.get_func("outer").unwrap().call(&[]).unwrap_err();
     assert_eq!(trap.code, TrapCode::Unreachable);
-    let frames: Vec<_> = trap.backtrace.frames.iter().map(|f| (f.func_index, f.wasm_offset)).collect();
+    let frames: Vec<_> = trap
+        .backtrace
+        .frames
+        .iter()
+        .map(|f| (f.func_index, f.wasm_offset))
+        .collect();
     assert_eq!(frames, [(1, Some(inner_at)), (2, Some(outer_at))]);
     assert_eq!(
         trap.to_string(),
@@ -165,10 +182,17 @@ fn backtraces_name_functions_and_offsets() {
         )
     );
 
-    let trap = instance.get_func("calls_host").unwrap().call(&[]).unwrap_err();
+    let trap = instance
+        .get_func("calls_host")
+        .unwrap()
+        .call(&[])
+        .unwrap_err();
     assert_eq!(trap.message, "host says no");
     assert_eq!(trap.backtrace.frames.len(), 1);
-    assert_eq!(trap.backtrace.frames[0].func_name.as_deref(), Some("calls_host"));
+    assert_eq!(
+        trap.backtrace.frames[0].func_name.as_deref(),
+        Some("calls_host")
+    );
     assert_eq!(trap.backtrace.frames[0].wasm_offset, Some(host_at));
 
     let fills = instance.get_func("fills").unwrap();
@@ -178,7 +202,11 @@ fn backtraces_name_functions_and_offsets() {
     assert_eq!(trap.backtrace.frames[0].func_index, 4);
     assert_eq!(trap.backtrace.frames[0].wasm_offset, Some(fill_at));
 
-    let trap = instance.get_func("anonymous").unwrap().call(&[]).unwrap_err();
+    let trap = instance
+        .get_func("anonymous")
+        .unwrap()
+        .call(&[])
+        .unwrap_err();
     assert_eq!(trap.code, TrapCode::IntegerDivideByZero);
     assert_eq!(
         trap.backtrace.to_string(),
@@ -189,7 +217,11 @@ fn backtraces_name_functions_and_offsets() {
     let mut imports = Imports::new();
     imports.define("env", "fail", Func::wrap(&store, || {}));
     let ok = Instance::new(&store, &module, &native, &imports).unwrap();
-    let trap = ok.get_func("fills").unwrap().call(&[Value::I32(65536)]).unwrap_err();
+    let trap = ok
+        .get_func("fills")
+        .unwrap()
+        .call(&[Value::I32(65536)])
+        .unwrap_err();
     assert_eq!(trap.code, TrapCode::MemoryOutOfBounds);
     assert!(ok.get_func("calls_host").unwrap().call(&[]).is_ok());
 }

@@ -81,6 +81,12 @@ impl Code {
         });
     }
 
+    /// `ret` and finish.
+    pub fn finish_with_ret(mut self) -> CompiledFunction {
+        self.asm.ret();
+        self.finish()
+    }
+
     pub fn finish(self) -> CompiledFunction {
         CompiledFunction {
             code: self.asm.finish().expect("valid code"),
