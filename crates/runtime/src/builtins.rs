@@ -76,6 +76,11 @@ macro_rules! builtin {
     };
 }
 
+#[allow(
+    clippy::mut_from_ref,
+    reason = "records are owned by the single-threaded store; each builtin holds one reference \
+              to a record at a time"
+)]
 fn memory(inst: &InstanceData, index: u64) -> &mut crate::memory::MemoryData {
     // SAFETY: memory records live as long as the store; builtins run on the store's thread
     // and hold no other reference to the record.
@@ -84,6 +89,11 @@ fn memory(inst: &InstanceData, index: u64) -> &mut crate::memory::MemoryData {
     unsafe { &mut *p }
 }
 
+#[allow(
+    clippy::mut_from_ref,
+    reason = "records are owned by the single-threaded store; each builtin holds one reference \
+              to a record at a time"
+)]
 fn table(inst: &InstanceData, index: u64) -> &mut crate::table::TableData {
     // SAFETY: as for memories.
     let p = inst.tables[index as usize];
@@ -104,16 +114,23 @@ builtin!(memory_size, |inst, mem, b, c, d, e| {
 });
 
 builtin!(memory_copy, |inst, dst_mem, src_mem, dst, src, len| {
-    let (d, s) = (memory(inst, dst_mem), memory(inst, src_mem));
-    if !in_bounds(dst, len, d.byte_len() as u64) || !in_bounds(src, len, s.byte_len() as u64) {
+    let (d_len, d_base) = {
+        let d = memory(inst, dst_mem);
+        (d.byte_len() as u64, d.base())
+    };
+    let (s_len, s_base) = {
+        let s = memory(inst, src_mem);
+        (s.byte_len() as u64, s.base())
+    };
+    if !in_bounds(dst, len, d_len) || !in_bounds(src, len, s_len) {
         return Err(TrapCode::MemoryOutOfBounds);
     }
     // SAFETY: both ranges were just checked to be inside accessible memory; `copy` allows
     // overlap.
     unsafe {
         std::ptr::copy(
-            s.base().add(src as usize),
-            d.base().add(dst as usize),
+            s_base.add(src as usize),
+            d_base.add(dst as usize),
             len as usize,
         )
     };

@@ -185,6 +185,10 @@ pub(crate) struct InstanceData {
     pub memories: Vec<*mut MemoryData>,
     pub tables: Vec<*mut TableData>,
     pub globals: Vec<*mut VMGlobal>,
+    #[allow(
+        clippy::vec_box,
+        reason = "generated code holds the contexts' addresses"
+    )]
     host_ctxs: Vec<Box<HostCallCtx>>,
     /// Element segments still available to `table.init` (None once dropped).
     pub elements: RefCell<Vec<Option<Vec<usize>>>>,
@@ -605,8 +609,10 @@ impl Instance {
             if let DataKind::Active { memory, offset } = &segment.kind {
                 let offset = data.eval(offset)? as u64;
                 let bytes = &module.wire_bytes[segment.range.clone()];
-                // SAFETY: memory records live as long as the store.
-                let mem = unsafe { &*data.memories[*memory as usize] };
+                let mem = data.memories[*memory as usize];
+                // SAFETY: memory records live as long as the store; no other reference to this
+                // one is live.
+                let mem = unsafe { &mut *mem };
                 let dst = mem
                     .slice_mut(offset, bytes.len() as u64)
                     .ok_or_else(|| trap(TrapCode::MemoryOutOfBounds))?;

@@ -187,7 +187,7 @@ impl MemoryData {
     }
 
     /// The bytes `[offset, offset + len)`, or `None` if out of bounds.
-    pub(crate) fn slice_mut(&self, offset: u64, len: u64) -> Option<&mut [u8]> {
+    pub(crate) fn slice_mut(&mut self, offset: u64, len: u64) -> Option<&mut [u8]> {
         let end = offset.checked_add(len)?;
         if end > self.def.length as u64 {
             return None;
@@ -252,6 +252,16 @@ impl Memory {
         unsafe { &*self.data }
     }
 
+    #[allow(
+        clippy::mut_from_ref,
+        reason = "the record is owned by the single-threaded store and the reference does not \
+                  outlive the calling method"
+    )]
+    fn get_mut(&self) -> &mut MemoryData {
+        // SAFETY: as in `get`; no other reference to the record is live during the call.
+        unsafe { &mut *self.data }
+    }
+
     /// The memory's type (its declared limits).
     pub fn ty(&self) -> MemoryType {
         self.get().ty
@@ -274,15 +284,13 @@ impl Memory {
 
     /// Grows by `delta` pages: the previous size, or `None` (the memory is unchanged).
     pub fn grow(&self, delta: u64) -> Option<u64> {
-        // SAFETY: as in `get`; the store is single-threaded and no other reference to the
-        // record is live during this call.
-        unsafe { (*self.data).grow(delta) }
+        self.get_mut().grow(delta)
     }
 
     /// Copies bytes at `offset` into `buf`.
     pub fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), Trap> {
         let src = self
-            .get()
+            .get_mut()
             .slice_mut(offset, buf.len() as u64)
             .ok_or_else(|| Trap::from_code(TrapCode::MemoryOutOfBounds))?;
         buf.copy_from_slice(src);
@@ -292,7 +300,7 @@ impl Memory {
     /// Copies `bytes` to `offset`.
     pub fn write(&self, offset: u64, bytes: &[u8]) -> Result<(), Trap> {
         let dst = self
-            .get()
+            .get_mut()
             .slice_mut(offset, bytes.len() as u64)
             .ok_or_else(|| Trap::from_code(TrapCode::MemoryOutOfBounds))?;
         dst.copy_from_slice(bytes);

@@ -19,6 +19,10 @@ use crate::memory::MemoryData;
 use crate::table::TableData;
 use crate::{Backtrace, FrameInfo, Runtime};
 
+#[allow(
+    clippy::vec_box,
+    reason = "generated code and handles hold the records' addresses: they must not move"
+)]
 pub(crate) struct StoreInner {
     pub runtime: Runtime,
     pub instances: RefCell<Vec<Box<InstanceData>>>,

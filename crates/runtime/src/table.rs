@@ -116,6 +116,11 @@ impl Table {
         })
     }
 
+    #[allow(
+        clippy::mut_from_ref,
+        reason = "the record is owned by the single-threaded store and the reference does not \
+                  outlive the calling method"
+    )]
     fn get_data(&self) -> &mut TableData {
         // SAFETY: tables live as long as their store, which `self.store` keeps alive; the
         // store is single-threaded and no other reference to the record is held across this.
