@@ -15,7 +15,8 @@
 //!   faulting pc up with [`kiln_code_manager::lookup`]; if it is wasm code and the thread is in
 //!   an activation, the trap code is the one recorded at that pc, or `MemoryOutOfBounds` for an
 //!   access inside a linear memory's reservation (guard pages), or `IntegerDivideByZero` for an
-//!   unrecorded `SIGFPE`. It records the wasm frames (walking the `rbp` chain into a fixed
+//!   unrecorded `SIGFPE`; the `ud2` a lazy stub reaches when no lazy-compile builtin is
+//!   installed traps as `Unreachable`. It records the wasm frames (walking the `rbp` chain into a fixed
 //!   array), rewrites `rip`/`rsp`/`rax` in the signal context and returns. Any other fault is
 //!   passed to the handler that was installed before ours (or the default action). The handler
 //!   takes no lock and allocates nothing.
@@ -252,8 +253,26 @@ unsafe fn handle(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c
     let Some(found) = kiln_code_manager::lookup(pc) else {
         return false;
     };
-    if !found.code().kind().is_function() || is_trampoline_module(found.module_id()) {
+    if is_trampoline_module(found.module_id()) {
         return false;
+    }
+    if !found.code().kind().is_function() {
+        drop(found);
+        // A lazy stub or the module's lazy-compile trampoline: without a lazy-compile builtin
+        // it executes `ud2`. The stub was entered by a call, so [rsp] returns to the caller.
+        if sig != libc::SIGILL {
+            return false;
+        }
+        let sp = gregs[libc::REG_RSP as usize] as usize;
+        // SAFETY: the stub and trampoline push nothing: [rsp] is the caller's return address.
+        let ret = unsafe { *(sp as *const usize) };
+        act.record_frames(ret, fp, false);
+        // SAFETY: written by the entry trampoline before it called into wasm.
+        let entry_sp = unsafe { *act.entry_sp.get() };
+        gregs[libc::REG_RIP as usize] = act.landing as i64;
+        gregs[libc::REG_RSP as usize] = entry_sp as i64;
+        gregs[libc::REG_RAX as usize] = 1 + TrapCode::Unreachable as i64;
+        return true;
     }
     let recorded = found.trap_code();
     drop(found);

@@ -312,3 +312,82 @@ fn host_errors_and_panics_trap_and_the_store_recovers() {
         );
     }
 }
+
+#[test]
+fn host_functions_reenter_wasm_and_catch_its_traps() {
+    let store = Store::new(&Runtime::default());
+    let wat = r#"(module
+        (import "env" "reenter" (func (param i32 i32) (result i32)))
+        (func (export "run") (param i32 i32) (result i32) unreachable)
+        (func (export "boom") (param i32 i32) (result i32) unreachable)
+        (func (export "double") (param i32 i32) (result i32) unreachable))"#;
+    let m = module(wat);
+    let n = native(&m);
+    let ty = FuncType::new([ValType::I32, ValType::I32], [ValType::I32]);
+    publish(&n, 1, forward_to_import(&m, &ty));
+    let mut c = Code::new();
+    c.prologue();
+    c.trap_here(TrapCode::Unreachable);
+    c.asm.ud2();
+    publish(&n, 2, c.finish());
+    let mut c = Code::new();
+    c.asm.lea(
+        Size::S32,
+        RAX,
+        Mem::base_index(
+            kiln_assembler_x64::RSI,
+            kiln_assembler_x64::RSI,
+            kiln_assembler_x64::Scale::One,
+            0,
+        ),
+    );
+    c.asm.ret();
+    publish(&n, 3, c.finish());
+    let host = Func::wrap(
+        &store,
+        |caller: &Caller<'_>, mode: i32, depth: i32| -> Result<i32, Trap> {
+            let Some(Extern::Func(boom)) = caller.get_export("boom") else {
+                panic!()
+            };
+            let Some(Extern::Func(run)) = caller.get_export("run") else {
+                panic!()
+            };
+            let Some(Extern::Func(double)) = caller.get_export("double") else {
+                panic!()
+            };
+            if depth > 0 {
+                // Nest host -> wasm -> host -> wasm several levels deep.
+                let r = run.call(&[Value::I32(mode), Value::I32(depth - 1)])?;
+                return Ok(r[0].as_i32().unwrap() + 1);
+            }
+            let inner = boom.call(&[Value::I32(0), Value::I32(0)]);
+            match mode {
+                0 => {
+                    assert_eq!(inner.unwrap_err().code, TrapCode::Unreachable);
+                    Ok(double.call(&[Value::I32(21), Value::I32(0)])?[0]
+                        .as_i32()
+                        .unwrap())
+                }
+                _ => inner.map(|_| 0),
+            }
+        },
+    );
+    let mut imports = Imports::new();
+    imports.define("env", "reenter", host);
+    let instance = Instance::new(&store, &m, &n, &imports).unwrap();
+    let run = instance.get_func("run").unwrap();
+    assert_eq!(
+        run.call(&[Value::I32(0), Value::I32(0)]).unwrap(),
+        [Value::I32(42)]
+    );
+    assert_eq!(
+        run.call(&[Value::I32(0), Value::I32(5)]).unwrap(),
+        [Value::I32(47)]
+    );
+    let trap = run.call(&[Value::I32(1), Value::I32(3)]).unwrap_err();
+    assert_eq!(trap.code, TrapCode::Unreachable);
+    assert_eq!(
+        run.call(&[Value::I32(0), Value::I32(2)]).unwrap(),
+        [Value::I32(44)]
+    );
+}

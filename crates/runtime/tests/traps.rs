@@ -225,3 +225,51 @@ fn backtraces_name_functions_and_offsets() {
     assert_eq!(trap.code, TrapCode::MemoryOutOfBounds);
     assert!(ok.get_func("calls_host").unwrap().call(&[]).is_ok());
 }
+
+#[test]
+fn a_small_host_stack_caps_the_wasm_stack() {
+    // The configured wasm stack (512 KiB) is larger than this thread's whole stack: the limit
+    // must follow the real stack, so deep recursion traps instead of crashing.
+    let t = std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(|| {
+            let (_store, rec) = recursion_instance(RuntimeConfig::default());
+            let trap = rec.call(&[Value::I32(1_000_000)]).unwrap_err();
+            assert_eq!(trap.code, TrapCode::StackOverflow);
+            assert_eq!(rec.call(&[Value::I32(500)]).unwrap(), [Value::I32(500)]);
+        })
+        .unwrap();
+    t.join().unwrap();
+}
+
+#[test]
+fn calling_code_that_was_never_published_traps() {
+    let store = Store::new(&Runtime::default());
+    let module = module(
+        r#"(module (func $caller (export "caller") call $missing) (func $missing unreachable))"#,
+    );
+    let native = native(&module);
+    let mut c = Code::new();
+    c.prologue();
+    c.asm.call_rel32(0);
+    let at = c.asm.pc_offset() as u32 - 4;
+    c.epilogue();
+    let mut f = c.finish();
+    f.relocations.push(Relocation {
+        offset: at,
+        target: RelocationTarget::Function(1),
+        addend: 0,
+    });
+    publish(&native, 0, f);
+    let instance = Instance::new(&store, &module, &native, &Imports::new()).unwrap();
+    let caller = instance.get_func("caller").unwrap();
+    for _ in 0..3 {
+        let trap = caller.call(&[]).unwrap_err();
+        assert_eq!(trap.code, TrapCode::Unreachable);
+        assert_eq!(trap.backtrace.frames.len(), 1);
+        assert_eq!(
+            trap.backtrace.frames[0].func_name.as_deref(),
+            Some("caller")
+        );
+    }
+}
