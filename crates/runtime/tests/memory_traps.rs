@@ -169,3 +169,78 @@ fn reservations_are_released_with_the_store() {
     drop(store);
     assert!(!mapped(base + (5 << 30)), "reservation released");
 }
+
+#[test]
+fn explicit_memories_move_on_grow_and_importers_follow() {
+    let runtime = Runtime::new(RuntimeConfig {
+        bounds_checks: BoundsChecks::Explicit,
+        ..Default::default()
+    });
+    let store = Store::new(&runtime);
+    // An unbounded memory in explicit mode reserves only its current size.
+    let exporter = module(r#"(module (memory (export "mem") 1))"#);
+    let exp = Instance::new(&store, &exporter, &native(&exporter), &Imports::new()).unwrap();
+    let memory = exp.get_memory("mem").unwrap();
+    memory.write(65532, &[1, 2, 3, 4]).unwrap();
+
+    let importer = module(
+        r#"(module (import "a" "mem" (memory 1))
+            (func (export "load") (param i32) (result i32) unreachable))"#,
+    );
+    let native = native(&importer);
+    let def = match VMContextLayout::new(&importer).memory(0) {
+        kiln_abi::Place::Imported(off) => off as i32,
+        kiln_abi::Place::Inline(_) => unreachable!(),
+    };
+    // load: rax = *[vmctx + def] (the exporter's definition); explicit check; load.
+    let mut c = Code::new();
+    c.prologue();
+    let trap = c.asm.new_label();
+    c.asm.mov_rr(Size::S32, RSI, RSI);
+    c.asm.mov_rm(Size::S64, RDX, Mem::base(RDI, def));
+    c.asm.lea(Size::S64, RCX, Mem::base(RSI, 4));
+    c.asm.cmp_rm(Size::S64, RCX, Mem::base(RDX, 8));
+    c.asm.jcc(Cond::A, trap);
+    c.asm.mov_rm(Size::S64, RAX, Mem::base(RDX, 0));
+    c.asm
+        .mov_rm(Size::S32, RAX, Mem::base_index(RAX, RSI, Scale::One, 0));
+    c.epilogue();
+    c.asm.bind(trap);
+    c.trap_here(TrapCode::MemoryOutOfBounds);
+    c.asm.ud2();
+    publish(&native, 0, c.finish());
+    let mut imports = Imports::new();
+    imports.define_instance("a", &exp);
+    let imp = Instance::new(&store, &importer, &native, &imports).unwrap();
+    let load = imp.get_func("load").unwrap();
+    assert_eq!(
+        load.call(&[Value::I32(65532)]).unwrap(),
+        [Value::I32(0x04030201)]
+    );
+    assert_eq!(
+        load.call(&[Value::I32(65533)]).unwrap_err().code,
+        TrapCode::MemoryOutOfBounds
+    );
+
+    let before = memory.data_ptr();
+    assert_eq!(memory.grow(3), Some(1));
+    assert_eq!(memory.size(), 4);
+    assert_ne!(
+        memory.data_ptr(),
+        before,
+        "the memory moved to a larger mapping"
+    );
+    assert_eq!(
+        load.call(&[Value::I32(65532)]).unwrap(),
+        [Value::I32(0x04030201)]
+    );
+    memory.write(4 * 65536 - 4, &[9, 0, 0, 0]).unwrap();
+    assert_eq!(
+        load.call(&[Value::I32(4 * 65536 - 4)]).unwrap(),
+        [Value::I32(9)]
+    );
+    assert_eq!(
+        load.call(&[Value::I32(4 * 65536 - 3)]).unwrap_err().code,
+        TrapCode::MemoryOutOfBounds
+    );
+}
