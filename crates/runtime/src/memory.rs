@@ -107,6 +107,8 @@ impl MemoryData {
         };
         let base = map_none(reserved)?;
         LIVE_RESERVATIONS.fetch_add(1, Ordering::SeqCst);
+        let registry_slot =
+            traphandler::register_reservation(base as usize, base as usize + reserved);
         let mut data = MemoryData {
             ty,
             base,
@@ -117,11 +119,14 @@ impl MemoryData {
                 length: bytes,
             }),
             mirror: std::ptr::null_mut(),
-            registry_slot: traphandler::register_reservation(
-                base as usize,
-                base as usize + reserved,
-            ),
+            registry_slot,
         };
+        if data.registry_slot.is_none() {
+            return Err(format!(
+                "too many linear memories (at most {})",
+                traphandler::MAX_RESERVATIONS
+            ));
+        }
         make_accessible(base, 0, bytes)?;
         data.sync();
         Ok(data)
@@ -180,6 +185,8 @@ impl MemoryData {
             self.reserved = new_bytes;
             self.registry_slot =
                 traphandler::register_reservation(base as usize, base as usize + new_bytes);
+            // Moving happens only in explicit mode, whose code checks bounds itself: the
+            // registry only classifies faults, so a full registry is harmless here.
         }
         self.def.length = new_bytes;
         self.sync();

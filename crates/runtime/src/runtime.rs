@@ -1,8 +1,8 @@
 //! The [`Runtime`]: configuration and the state shared by every store of an engine
-//! (signature registry, trampolines, builtin table).
+//! (signature registry, engine hooks), and the process-wide trampolines and builtin table.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use kiln_abi::{BuiltinId, CompiledFunction};
 use kiln_code_manager::{CodeKind, CodeManager, CodeManagerConfig, NativeModule, WasmCodeRef};
@@ -116,19 +116,50 @@ impl CodeSpace {
     }
 }
 
+/// Trampolines and builtin shims depend on nothing but the signature, so one set serves every
+/// runtime of the process.
+struct SharedCode {
+    manager: CodeManager,
+    space: Mutex<CodeSpace>,
+    trampolines: Mutex<HashMap<FuncType, Trampolines>>,
+    builtins: Box<[usize; BuiltinId::COUNT]>,
+}
+
+fn shared_code() -> &'static SharedCode {
+    static SHARED: OnceLock<SharedCode> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let manager = CodeManager::new(CodeManagerConfig {
+            code_space_per_module: 32 << 20,
+            lazy_compile_builtin: None,
+        });
+        let mut space = CodeSpace {
+            modules: Vec::new(),
+            next_index: 0,
+            code: Vec::new(),
+        };
+        let mut builtins = Box::new([0usize; BuiltinId::COUNT]);
+        for id in BuiltinId::ALL {
+            let target = crate::builtins::implementation(id);
+            builtins[id as usize] = space.publish(&manager, trampoline::builtin_shim(target));
+        }
+        SharedCode {
+            manager,
+            space: Mutex::new(space),
+            trampolines: Mutex::new(HashMap::new()),
+            builtins,
+        }
+    })
+}
+
 pub(crate) struct RuntimeInner {
     pub config: RuntimeConfig,
     pub signatures: SignatureRegistry,
     pub hooks: Mutex<Option<Arc<dyn EngineHooks>>>,
-    manager: CodeManager,
-    space: Mutex<CodeSpace>,
-    trampolines: Mutex<HashMap<u32, Trampolines>>,
-    /// The builtin table `VMContext`s point to: one shim address per [`BuiltinId`].
-    pub builtins: Box<[usize; BuiltinId::COUNT]>,
 }
 
-/// Configuration and engine-wide runtime state: the signature registry, the trampoline cache
-/// and the builtin table. Cheap to clone (shared); `Send + Sync`.
+/// Configuration and engine-wide runtime state: the signature registry and the engine hooks.
+/// Trampolines and the builtin table are shared by every runtime of the process. Cheap to clone
+/// (shared); `Send + Sync`.
 #[derive(Clone)]
 pub struct Runtime {
     pub(crate) inner: Arc<RuntimeInner>,
@@ -146,29 +177,12 @@ impl Runtime {
     /// A runtime with `config`. Installs the process's fault handlers (once).
     pub fn new(config: RuntimeConfig) -> Runtime {
         traphandler::install_handlers();
-        let manager = CodeManager::new(CodeManagerConfig {
-            code_space_per_module: 32 << 20,
-            lazy_compile_builtin: None,
-        });
-        let mut space = CodeSpace {
-            modules: Vec::new(),
-            next_index: 0,
-            code: Vec::new(),
-        };
-        let mut builtins = Box::new([0usize; BuiltinId::COUNT]);
-        for id in BuiltinId::ALL {
-            let target = crate::builtins::implementation(id);
-            builtins[id as usize] = space.publish(&manager, trampoline::builtin_shim(target));
-        }
+        shared_code();
         Runtime {
             inner: Arc::new(RuntimeInner {
                 config,
                 signatures: SignatureRegistry::new(),
                 hooks: Mutex::new(None),
-                manager,
-                space: Mutex::new(space),
-                trampolines: Mutex::new(HashMap::new()),
-                builtins,
             }),
         }
     }
@@ -192,38 +206,42 @@ impl Runtime {
     /// [`kiln_abi::VMContextLayout::BUILTINS`]: each entry is a shim that follows the builtin
     /// calling rules of [`kiln_abi::BuiltinId`].
     pub fn builtin_table(&self) -> *const usize {
-        self.inner.builtins.as_ptr()
+        shared_code().builtins.as_ptr()
     }
 
     /// The canonical id of `ty` and its trampolines, built on first use and shared by every
     /// function of that signature.
     pub(crate) fn trampolines(&self, ty: &FuncType) -> (u32, Trampolines) {
         let id = self.inner.signatures.register(ty);
-        let mut map = self
-            .inner
-            .trampolines
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(t) = map.get(&id) {
+        let shared = shared_code();
+        let mut map = shared.trampolines.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = map.get(ty) {
             return (id, *t);
         }
         let entry = trampoline::entry(ty);
         let exit = trampoline::exit(ty, crate::host_func::dispatch_address());
-        let mut space = self.inner.space.lock().unwrap_or_else(|e| e.into_inner());
-        let entry_addr = space.publish(&self.inner.manager, entry.code);
-        let exit_addr = space.publish(&self.inner.manager, exit);
+        let mut space = shared.space.lock().unwrap_or_else(|e| e.into_inner());
+        let entry_addr = space.publish(&shared.manager, entry.code);
+        let exit_addr = space.publish(&shared.manager, exit);
         let t = Trampolines {
             entry: entry_addr,
             landing: entry_addr + entry.landing,
             exit: exit_addr,
         };
-        map.insert(id, t);
+        map.insert(ty.clone(), t);
         (id, t)
     }
 
-    /// Number of signatures whose trampolines have been built.
-    pub fn trampoline_count(&self) -> usize {
-        self.inner
+    /// Address of the entry trampoline for `ty` (built on first use):
+    /// `extern "sysv64" fn(vmctx, code, values: *mut [u128], entry_sp_out: *mut usize) -> u64`
+    /// (see [`crate::trampoline`]). The same address for every runtime of the process.
+    pub fn entry_trampoline(&self, ty: &FuncType) -> usize {
+        self.trampolines(ty).1.entry
+    }
+
+    /// Number of signatures whose trampolines have been built in this process.
+    pub fn trampoline_count() -> usize {
+        shared_code()
             .trampolines
             .lock()
             .unwrap_or_else(|e| e.into_inner())

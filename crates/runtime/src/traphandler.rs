@@ -29,6 +29,7 @@
 //!   and execute a `ud2` recorded as `StackOverflow`.
 
 use std::cell::{Cell, UnsafeCell};
+use std::mem::MaybeUninit;
 use std::sync::Once;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -54,7 +55,7 @@ pub(crate) struct Activation {
     pub stack_limit: usize,
     /// Return addresses (or, for the first frame of a fault, the faulting pc) of the wasm
     /// frames of a trap, innermost first.
-    pub frames: UnsafeCell<[usize; MAX_FRAMES]>,
+    pub frames: UnsafeCell<[MaybeUninit<usize>; MAX_FRAMES]>,
     /// How many of `frames` are valid.
     pub num_frames: Cell<usize>,
     /// Whether `frames[0]` is the exact faulting pc (a fault) rather than a return address.
@@ -70,7 +71,7 @@ impl Activation {
             landing,
             prev,
             stack_limit,
-            frames: UnsafeCell::new([0; MAX_FRAMES]),
+            frames: UnsafeCell::new([MaybeUninit::uninit(); MAX_FRAMES]),
             num_frames: Cell::new(0),
             first_frame_exact: Cell::new(false),
             host_trap: Cell::new(None),
@@ -85,7 +86,9 @@ impl Activation {
         frames[..self.num_frames.get()]
             .iter()
             .enumerate()
-            .map(|(i, &pc)| {
+            .map(|(i, pc)| {
+                // SAFETY: the first `num_frames` entries were written by `record_frames`.
+                let pc = unsafe { pc.assume_init() };
                 if i == 0 && self.first_frame_exact.get() {
                     pc
                 } else {
@@ -102,7 +105,7 @@ impl Activation {
         let mut n = 0;
         while n < MAX_FRAMES && is_wasm_pc(pc) {
             // SAFETY: `n < MAX_FRAMES`; only this thread touches the array.
-            unsafe { (*frames)[n] = pc };
+            unsafe { (*frames)[n] = MaybeUninit::new(pc) };
             n += 1;
             if fp == 0 {
                 break;
@@ -136,7 +139,7 @@ pub(crate) fn set_current(activation: *const Activation) {
 }
 
 /// Native modules whose code is trampolines and shims, not wasm functions.
-static TRAMPOLINE_MODULES: [AtomicU64; 64] = [const { AtomicU64::new(0) }; 64];
+static TRAMPOLINE_MODULES: [AtomicU64; 16] = [const { AtomicU64::new(0) }; 16];
 
 pub(crate) fn register_trampoline_module(id: u64) {
     for slot in &TRAMPOLINE_MODULES {
@@ -167,8 +170,12 @@ pub(crate) fn is_wasm_pc(pc: usize) -> bool {
 }
 
 /// Address ranges of linear-memory reservations (start, end), for the fault handler.
-static RESERVATIONS: [(AtomicUsize, AtomicUsize); 1024] =
-    [const { (AtomicUsize::new(0), AtomicUsize::new(0)) }; 1024];
+static RESERVATIONS: [(AtomicUsize, AtomicUsize); MAX_RESERVATIONS] =
+    [const { (AtomicUsize::new(0), AtomicUsize::new(0)) }; MAX_RESERVATIONS];
+
+/// Most linear memories that may exist at once in the process (a 47-bit address space holds
+/// about 21,000 guard-mode reservations).
+pub const MAX_RESERVATIONS: usize = 16384;
 
 /// Lists a reservation so faults inside it are memory traps. Returns its registry slot.
 pub(crate) fn register_reservation(start: usize, end: usize) -> Option<usize> {
