@@ -64,7 +64,10 @@ impl Func {
     pub fn call(&self, args: &[Value]) -> Result<Vec<Value>, Trap> {
         let ty = self.ty.clone();
         if args.len() != ty.params().len()
-            || args.iter().zip(ty.params()).any(|(a, &t)| !a.matches(t))
+            || args
+                .iter()
+                .zip(ty.params())
+                .any(|(a, &t)| !a.matches(t) || !a.belongs_to(&self.store))
         {
             return Err(Trap::host(format!(
                 "argument mismatch: expected {:?}, got {:?}",

@@ -32,7 +32,7 @@ impl std::fmt::Debug for Global {
 impl Global {
     /// A new global of type `ty` holding `value`, owned by `store`.
     pub fn new(store: &Store, ty: GlobalType, value: Value) -> Result<Global, String> {
-        if value.ty() != ty.content_type && !value.matches(ty.content_type) {
+        if !value.matches(ty.content_type) || !value.belongs_to(&store.inner) {
             return Err("global value does not match its type".to_string());
         }
         let ptr = store.inner.add_global(value.to_vmglobal());
@@ -64,7 +64,7 @@ impl Global {
         if !self.ty.mutable {
             return Err("global is immutable".to_string());
         }
-        if !value.matches(self.ty.content_type) {
+        if !value.matches(self.ty.content_type) || !value.belongs_to(&self.store) {
             return Err("global value does not match its type".to_string());
         }
         // SAFETY: as in `get`; wasm does not run concurrently with the host on this store.

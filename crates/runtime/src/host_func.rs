@@ -2,8 +2,8 @@
 //! ([`Func::new`]).
 //!
 //! A host function's [`VMFuncRef`] points at the exit trampoline of its signature, with a
-//! [`HostCallCtx`] as its `VMContext`. The trampoline spills the arguments to a slot buffer
-//! and calls [`dispatch`], which runs the closure under `catch_unwind`. An error or a panic
+//! host call context as its `VMContext`. The trampoline spills the arguments to a slot buffer
+//! and calls the dispatcher, which runs the closure under `catch_unwind`. An error or a panic
 //! becomes a trap in the caller: the dispatcher drops everything it owns, then raises the trap
 //! non-locally to the entry trampoline (no Rust unwinding crosses generated code).
 //!

@@ -108,6 +108,11 @@ impl std::fmt::Debug for Table {
 impl Table {
     /// A new table of type `ty` with every element `init`, owned by `store`.
     pub fn new(store: &Store, ty: TableType, init: Value) -> Result<Table, String> {
+        if !init.matches(kiln_decoder::ValType::Ref(ty.element_type))
+            || !init.belongs_to(&store.inner)
+        {
+            return Err("table initializer does not match the element type".to_string());
+        }
         let data = TableData::new(ty, init.to_raw() as usize)?;
         let data = store.inner.add_table(data);
         Ok(Table {
@@ -145,8 +150,10 @@ impl Table {
         Some(Value::from_raw(&self.store, ty, raw as u128))
     }
 
-    /// Sets element `index`.
+    /// Sets element `index` (a [`TrapCode::BulkOutOfBounds`] trap if out of bounds, a host
+    /// error for a value of the wrong type or from another store).
     pub fn set(&self, index: u64, value: Value) -> Result<(), Trap> {
+        self.check(&value)?;
         let data = self.get_data();
         let slot = data
             .elements
@@ -156,8 +163,22 @@ impl Table {
         Ok(())
     }
 
-    /// Grows by `delta` elements set to `init`: the previous size, or `None`.
+    /// Grows by `delta` elements set to `init`: the previous size, or `None` (also for an
+    /// `init` of the wrong type or from another store).
     pub fn grow(&self, delta: u64, init: Value) -> Option<u64> {
+        self.check(&init).ok()?;
         self.get_data().grow(delta, init.to_raw() as usize)
+    }
+
+    fn check(&self, value: &Value) -> Result<(), Trap> {
+        let ty = kiln_decoder::ValType::Ref(self.ty().element_type);
+        if value.matches(ty) && value.belongs_to(&self.store) {
+            Ok(())
+        } else {
+            Err(Trap::host(format!(
+                "a {:?} cannot be stored in a table of {ty:?}",
+                value.ty()
+            )))
+        }
     }
 }

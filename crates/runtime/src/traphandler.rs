@@ -2,7 +2,7 @@
 //!
 //! # Design
 //!
-//! Every host → wasm call pushes an [`Activation`] on a thread-local list and enters wasm
+//! Every host → wasm call pushes an activation record on a thread-local list and enters wasm
 //! through an entry trampoline, which saves the callee-saved registers and writes its stack
 //! pointer into the activation (`entry_sp`). A trap resumes the thread at the trampoline's
 //! *landing* with `rsp = entry_sp` and `rax = 1 + TrapCode`; the trampoline restores the
@@ -20,7 +20,7 @@
 //!   array), rewrites `rip`/`rsp`/`rax` in the signal context and returns. Any other fault is
 //!   passed to the handler that was installed before ours (or the default action). The handler
 //!   takes no lock and allocates nothing.
-//! - **Builtins and host functions** report errors by [`raise`]: record the frames starting at
+//! - **Builtins and host functions** report errors by raising: record the frames starting at
 //!   the frame pointer of the builtin shim or exit trampoline, then jump to the landing. Host
 //!   functions run under `catch_unwind`, and every Rust value is dropped before the jump.
 //! - **Stack overflow**: on the outermost entry the runtime writes

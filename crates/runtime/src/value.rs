@@ -56,6 +56,14 @@ impl Value {
         }
     }
 
+    /// Whether the value may be used in `store`: a function reference must come from it.
+    pub(crate) fn belongs_to(&self, store: &Rc<StoreInner>) -> bool {
+        match self {
+            Value::FuncRef(Some(f)) => Rc::ptr_eq(&f.store, store),
+            _ => true,
+        }
+    }
+
     /// The zero value of `ty` (null for references).
     pub fn default_for(ty: ValType) -> Value {
         match ty {

@@ -304,3 +304,33 @@ fn signature_ids_are_canonical_across_modules() {
     let magic = unsafe { *(ia.vmctx() as *const u32) };
     assert_eq!(magic, VMContextLayout::MAGIC_VALUE);
 }
+
+#[test]
+fn references_do_not_cross_stores() {
+    let a = Store::new(&Runtime::default());
+    let b = Store::new(&Runtime::default());
+    let f = Func::wrap(&a, |x: i32| x);
+    let table = Table::new(&b, table_ty(1, None), Value::FuncRef(None)).unwrap();
+    assert!(table.set(0, Value::FuncRef(Some(f.clone()))).is_err());
+    assert!(table.set(0, Value::ExternRef(1)).is_err());
+    assert!(Table::new(&b, table_ty(1, None), Value::FuncRef(Some(f.clone()))).is_err());
+    let takes_ref = Func::wrap(&b, |_: i32| {});
+    assert!(takes_ref.call(&[Value::FuncRef(Some(f.clone()))]).is_err());
+    // A function of another store does not link either.
+    let module = module(r#"(module (import "env" "f" (func (param i32) (result i32))))"#);
+    let mut imports = Imports::new();
+    imports.define("env", "f", f.clone());
+    assert!(matches!(
+        Instance::new(&b, &module, &native(&module), &imports),
+        Err(InstantiationError::Link(
+            LinkError::IncompatibleImportType { .. }
+        ))
+    ));
+    // Within the store everything is accepted.
+    let own = Table::new(&a, table_ty(1, None), Value::FuncRef(None)).unwrap();
+    own.set(0, Value::FuncRef(Some(f.clone()))).unwrap();
+    let Some(Value::FuncRef(Some(g))) = own.get(0) else {
+        panic!()
+    };
+    assert_eq!(g.call(&[Value::I32(5)]).unwrap(), [Value::I32(5)]);
+}
