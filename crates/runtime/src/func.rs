@@ -19,6 +19,8 @@ pub struct Func {
     pub(crate) store: Rc<StoreInner>,
     pub(crate) funcref: *const VMFuncRef,
     pub(crate) ty: Arc<FuncType>,
+    /// The signature's trampolines, looked up on the first call.
+    pub(crate) trampolines: std::cell::OnceCell<Trampolines>,
 }
 
 impl std::fmt::Debug for Func {
@@ -43,6 +45,7 @@ impl Func {
             store: store.clone(),
             funcref,
             ty,
+            trampolines: std::cell::OnceCell::new(),
         }
     }
 
@@ -75,7 +78,9 @@ impl Func {
                 args.iter().map(Value::ty).collect::<Vec<_>>()
             )));
         }
-        let (_, trampolines) = self.store.runtime.trampolines(&ty);
+        let trampolines = *self
+            .trampolines
+            .get_or_init(|| self.store.runtime.trampolines(&ty).1);
         let mut values = vec![0u128; ty.params().len().max(ty.results().len()).max(1)];
         for (slot, a) in values.iter_mut().zip(args) {
             *slot = a.to_raw();

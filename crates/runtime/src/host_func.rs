@@ -120,6 +120,7 @@ impl HostFuncData {
             store: store.inner.clone(),
             funcref,
             ty,
+            trampolines: trampolines.into(),
         }
     }
 }

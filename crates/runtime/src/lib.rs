@@ -1,8 +1,9 @@
 //! Kiln's runtime: the machinery that runs compiled code.
 //!
 //! - [`Runtime`] ([`runtime`]): configuration ([`RuntimeConfig`]: bounds-check mode, wasm stack
-//!   size), the engine-wide [`SignatureRegistry`], the per-signature trampoline cache and the
-//!   builtin table. Shared by all threads.
+//!   size), the engine-wide [`SignatureRegistry`] and the [`EngineHooks`]. Shared by all
+//!   threads. Trampolines (one pair per signature, built lazily) and the builtin table are
+//!   shared by every runtime of the process.
 //! - [`Store`] ([`store`]): owns instances, memories, tables, globals and host functions of one
 //!   thread; everything lives until the store is dropped.
 //! - [`Instance`] ([`instance`]): links [`Imports`], builds the `VMContext`, applies segments,

@@ -16,8 +16,9 @@
 //!   an activation, the trap code is the one recorded at that pc, or `MemoryOutOfBounds` for an
 //!   access inside a linear memory's reservation (guard pages), or `IntegerDivideByZero` for an
 //!   unrecorded `SIGFPE`; the `ud2` a lazy stub reaches when no lazy-compile builtin is
-//!   installed traps as `Unreachable`. It records the wasm frames (walking the `rbp` chain into a fixed
-//!   array), rewrites `rip`/`rsp`/`rax` in the signal context and returns. Any other fault is
+//!   installed traps as `Unreachable`. It records the wasm frames (walking the `rbp` chain
+//!   into a fixed array), rewrites `rip`/`rsp`/`rax` in the signal context and returns. Any
+//!   other fault is
 //!   passed to the handler that was installed before ours (or the default action). The handler
 //!   takes no lock and allocates nothing.
 //! - **Builtins and host functions** report errors by raising: record the frames starting at
