@@ -25,6 +25,7 @@ fn wat_type(t: ValType) -> &'static str {
         ValType::I64 => "i64",
         ValType::F32 => "f32",
         ValType::F64 => "f64",
+        ValType::V128 => "v128",
         _ => unreachable!(),
     }
 }
@@ -44,30 +45,41 @@ fn reverse_echo(params: &[ValType], m: usize) -> kiln_abi::CompiledFunction {
     if area > 0 {
         c.asm.sub_ri(Size::S64, RSP, area);
     }
+    let scratch = xmm(15);
+    // Copies one value between memory operands: 16 bytes for v128, else 8.
+    let copy = |c: &mut Code, ty: ValType, dst: Mem, src: Mem| {
+        if ty == ValType::V128 {
+            c.asm.movup_rm(FloatSize::F32, scratch, src);
+            c.asm.movup_mr(FloatSize::F32, dst, scratch);
+        } else {
+            c.asm.mov_rm(Size::S64, RAX, src);
+            c.asm.mov_mr(Size::S64, dst, RAX);
+        }
+    };
     for j in 0..m {
         let dst = Mem::base(RSP, 16 * j as i32);
         match layout.params[n - 1 - j] {
             Location::Gpr(r) => c.asm.mov_mr(Size::S64, dst, gpr(r)),
-            Location::Xmm(x) => c.asm.movs_mr(FloatSize::F64, dst, xmm(x)),
-            Location::Stack(off) => {
-                c.asm
-                    .mov_rm(Size::S64, RAX, Mem::base(RBP, 16 + off as i32));
-                c.asm.mov_mr(Size::S64, dst, RAX);
-            }
+            Location::Xmm(x) => c.asm.movup_mr(FloatSize::F32, dst, xmm(x)),
+            Location::Stack(off) => copy(&mut c, results[j], dst, Mem::base(RBP, 16 + off as i32)),
             Location::RetArea(_) => unreachable!(),
         }
     }
     for (j, loc) in layout.results.iter().enumerate() {
         if let Location::RetArea(off) = *loc {
-            c.asm.mov_rm(Size::S64, RAX, Mem::base(RSP, 16 * j as i32));
-            c.asm.mov_mr(Size::S64, Mem::base(R11, off as i32), RAX);
+            copy(
+                &mut c,
+                results[j],
+                Mem::base(R11, off as i32),
+                Mem::base(RSP, 16 * j as i32),
+            );
         }
     }
     for (j, loc) in layout.results.iter().enumerate() {
         let src = Mem::base(RSP, 16 * j as i32);
         match *loc {
             Location::Gpr(r) => c.asm.mov_rm(Size::S64, gpr(r), src),
-            Location::Xmm(x) => c.asm.movs_rm(FloatSize::F64, xmm(x), src),
+            Location::Xmm(x) => c.asm.movup_rm(FloatSize::F32, xmm(x), src),
             _ => {}
         }
     }
@@ -102,13 +114,22 @@ fn value_of(t: ValType, seed: u64) -> Value {
         ValType::I64 => Value::I64((seed as i64) << 40 | 0x1234_5678_9abc),
         ValType::F32 => Value::F32((seed as f32 + 0.25).to_bits()),
         ValType::F64 => Value::F64((seed as f64 * 1e10 + 0.5).to_bits()),
+        ValType::V128 => Value::V128(u128::from(seed) << 96 | 0xfeed_0000_0000_beef),
         _ => unreachable!(),
     }
 }
 
 fn shape(n: usize, m: usize) -> (Vec<ValType>, Vec<ValType>) {
-    let kinds = [ValType::I32, ValType::F64, ValType::I64, ValType::F32];
-    let params: Vec<ValType> = (0..n).map(|i| kinds[(i * 3 + n + m) % 4]).collect();
+    let kinds = [
+        ValType::I32,
+        ValType::F64,
+        ValType::I64,
+        ValType::F32,
+        ValType::V128,
+    ];
+    let params: Vec<ValType> = (0..n)
+        .map(|i| kinds[(i * 3 + n + m) % kinds.len()])
+        .collect();
     let results = params.iter().rev().take(m).copied().collect();
     (params, results)
 }
