@@ -56,12 +56,12 @@ fn reverse_echo(params: &[ValType], m: usize) -> kiln_abi::CompiledFunction {
             c.asm.mov_mr(Size::S64, dst, RAX);
         }
     };
-    for j in 0..m {
+    for (j, &ty) in results.iter().enumerate() {
         let dst = Mem::base(RSP, 16 * j as i32);
         match layout.params[n - 1 - j] {
             Location::Gpr(r) => c.asm.mov_mr(Size::S64, dst, gpr(r)),
             Location::Xmm(x) => c.asm.movup_mr(FloatSize::F32, dst, xmm(x)),
-            Location::Stack(off) => copy(&mut c, results[j], dst, Mem::base(RBP, 16 + off as i32)),
+            Location::Stack(off) => copy(&mut c, ty, dst, Mem::base(RBP, 16 + off as i32)),
             Location::RetArea(_) => unreachable!(),
         }
     }
