@@ -100,20 +100,28 @@ impl Activation {
     }
 
     /// Records the wasm frames starting at (`pc`, `fp`). Signal-safe.
+    ///
+    /// Frame pointers are followed only while they are 8-aligned, strictly increasing and
+    /// below the entry trampoline's stack pointer (wasm frames lie between the two), so a
+    /// frame without a frame pointer cannot send the walk outside the activation's stack.
     fn record_frames(&self, mut pc: usize, mut fp: usize, exact: bool) {
         self.first_frame_exact.set(exact);
+        // SAFETY: written by the entry trampoline before it called into wasm.
+        let entry_sp = unsafe { *self.entry_sp.get() };
         let frames = self.frames.get();
         let mut n = 0;
+        let mut previous_fp = 0;
         while n < MAX_FRAMES && is_wasm_pc(pc) {
             // SAFETY: `n < MAX_FRAMES`; only this thread touches the array.
             unsafe { (*frames)[n] = MaybeUninit::new(pc) };
             n += 1;
-            if fp == 0 {
+            if !fp.is_multiple_of(8) || fp <= previous_fp || fp >= entry_sp {
                 break;
             }
-            // SAFETY: `fp` is the frame pointer of a wasm frame (its pc was wasm code), and
-            // every wasm prologue pushes the caller's rbp at [fp] and has the return address
-            // at [fp + 8].
+            previous_fp = fp;
+            // SAFETY: `fp` lies in this activation's part of the thread's stack (checked
+            // above), where every wasm prologue pushed the caller's rbp at [fp] and has the
+            // return address at [fp + 8].
             unsafe {
                 pc = *((fp + 8) as *const usize);
                 fp = *(fp as *const usize);
