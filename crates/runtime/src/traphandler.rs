@@ -14,7 +14,8 @@
 //!   time a thread enters wasm, if the thread has none big enough). The handler looks the
 //!   faulting pc up with [`kiln_code_manager::lookup`]; if it is wasm code and the thread is in
 //!   an activation, the trap code is the one recorded at that pc, or `MemoryOutOfBounds` for an
-//!   access inside a linear memory's reservation (guard pages), or `IntegerDivideByZero` for an
+//!   access inside a linear memory's reservation (guard pages), or `StackOverflow` for an
+//!   access near `rsp` (the thread's stack guard), or `IntegerDivideByZero` for an
 //!   unrecorded `SIGFPE`; the `ud2` a lazy stub reaches when no lazy-compile builtin is
 //!   installed traps as `Unreachable`. It records the wasm frames (walking the `rbp` chain
 //!   into a fixed array), rewrites `rip`/`rsp`/`rax` in the signal context and returns. Any
@@ -38,6 +39,10 @@ use kiln_abi::TrapCode;
 
 /// Most frames a trap records.
 pub(crate) const MAX_FRAMES: usize = 256;
+
+/// A fault in wasm code this close to its `rsp` is a stack overflow (the thread's guard page),
+/// for code whose prologue check did not catch it.
+const STACK_FAULT_WINDOW: usize = 64 << 10;
 
 /// Bytes of the thread's stack kept free below the wasm stack limit for host functions and
 /// builtins called from wasm.
@@ -296,7 +301,12 @@ unsafe fn handle(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c
         libc::SIGSEGV | libc::SIGBUS => {
             // SAFETY: `info` is valid; for these signals `si_addr` is the faulting address.
             let addr = unsafe { (*info).si_addr() } as usize;
-            recorded.or_else(|| in_reservation(addr).then_some(TrapCode::MemoryOutOfBounds))
+            let sp = gregs[libc::REG_RSP as usize] as usize;
+            recorded
+                .or_else(|| in_reservation(addr).then_some(TrapCode::MemoryOutOfBounds))
+                .or_else(|| {
+                    (addr.abs_diff(sp) <= STACK_FAULT_WINDOW).then_some(TrapCode::StackOverflow)
+                })
         }
         libc::SIGILL => recorded,
         libc::SIGFPE => recorded.or(Some(TrapCode::IntegerDivideByZero)),

@@ -273,3 +273,40 @@ fn calling_code_that_was_never_published_traps() {
         );
     }
 }
+
+#[test]
+fn running_into_the_stack_guard_page_is_a_stack_overflow() {
+    // A function without a prologue check recurses until it hits the thread's guard page.
+    fn unchecked() -> kiln_abi::CompiledFunction {
+        let mut c = Code::new();
+        c.prologue();
+        c.asm.sub_ri(Size::S64, RSP, 48);
+        c.asm.call_rel32(0);
+        let at = c.asm.pc_offset() as u32 - 4;
+        c.epilogue();
+        let mut f = c.finish();
+        f.relocations.push(Relocation {
+            offset: at,
+            target: RelocationTarget::Function(0),
+            addend: 0,
+        });
+        f
+    }
+    let t = std::thread::Builder::new()
+        .stack_size(512 << 10)
+        .spawn(|| {
+            let store = Store::new(&Runtime::default());
+            let module = module(r#"(module (func (export "f") unreachable))"#);
+            let native = native(&module);
+            publish(&native, 0, unchecked());
+            let instance = Instance::new(&store, &module, &native, &Imports::new()).unwrap();
+            let f = instance.get_func("f").unwrap();
+            for _ in 0..3 {
+                let trap = f.call(&[]).unwrap_err();
+                assert_eq!(trap.code, TrapCode::StackOverflow);
+                assert_eq!(trap.backtrace.frames.len(), 256);
+            }
+        })
+        .unwrap();
+    t.join().unwrap();
+}
