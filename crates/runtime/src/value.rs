@@ -146,3 +146,46 @@ impl Value {
         }
     }
 }
+
+impl From<i32> for Value {
+    fn from(v: i32) -> Value {
+        Value::I32(v)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Value {
+        Value::I64(v)
+    }
+}
+
+impl From<f32> for Value {
+    fn from(v: f32) -> Value {
+        Value::F32(v.to_bits())
+    }
+}
+
+impl From<f64> for Value {
+    fn from(v: f64) -> Value {
+        Value::F64(v.to_bits())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversions_keep_bits() {
+        assert_eq!(Value::from(-1i32).to_raw(), 0xFFFF_FFFF);
+        assert_eq!(Value::from(-1i64).to_raw(), u128::from(u64::MAX));
+        let nan = f32::from_bits(0x7fc0_0001);
+        assert_eq!(Value::from(nan).to_raw(), 0x7fc0_0001);
+        assert_eq!(Value::from(2.5f64).as_f64(), Some(2.5));
+        assert!(Value::from(1i32).matches(ValType::I32));
+        assert!(!Value::from(1i32).matches(ValType::I64));
+        assert!(Value::ExternRef(0).matches(ValType::EXTERNREF));
+        assert!(!Value::ExternRef(0).matches(ValType::FUNCREF));
+        assert_eq!(Value::default_for(ValType::FUNCREF), Value::FuncRef(None));
+    }
+}
