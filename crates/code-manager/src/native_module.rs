@@ -207,7 +207,7 @@ impl NativeModule {
             exec_base,
             0,
             TRAMPOLINE_SIZE,
-            CodeKind::Trampoline,
+            CodeKind::LazyStub,
             None,
             None,
         ));
@@ -324,6 +324,34 @@ impl NativeModule {
             mode,
         }])?;
         Ok(codes.pop().expect("one request, one code"))
+    }
+
+    /// Places glue code that belongs to no function (an entry or exit trampoline, a builtin
+    /// shim): position-independent `code`, listed for [`crate::lookup`] as
+    /// [`CodeKind::Trampoline`], reachable only through the returned reference's address.
+    /// Cost: the copy and one rebuild of the lookup table.
+    pub fn publish_trampoline(&self, code: &[u8]) -> Result<WasmCodeRef, CodeError> {
+        let shared = &*self.shared;
+        let mut state = shared.lock();
+        let offset = state.space.allocate(code.len())?;
+        // SAFETY: `[offset, offset + len)` was just allocated: committed, writable in the
+        // writable view, and not yet reachable by any other thread.
+        unsafe {
+            std::ptr::copy_nonoverlapping(code.as_ptr(), state.space.write_ptr(offset), code.len())
+        };
+        let placed = new_code(
+            shared.exec_base,
+            offset,
+            code.len(),
+            CodeKind::Trampoline,
+            None,
+            None,
+        );
+        state.add_code(placed);
+        shared.swap_table(&mut state);
+        drop(state);
+        // SAFETY: the code was created with the one reference this handle now owns.
+        Ok(unsafe { WasmCodeRef::from_counted(placed.0, self.shared.clone()) })
     }
 
     /// Places each function in the code space, applies its relocations (`Function(i)` resolves

@@ -18,9 +18,10 @@ pub enum CodeKind {
     BaselineDebug,
     /// A function compiled by the optimizing tier.
     Optimized,
-    /// The module's lazy-compile stubs (one object for all of them).
+    /// The module's lazy-compile path: its stubs and the far jump to the lazy-compile builtin.
     LazyStub,
-    /// The module's far-jump trampoline to the lazy-compile builtin.
+    /// Glue that is not a wasm function: entry and exit trampolines, builtin shims
+    /// ([`crate::NativeModule::publish_trampoline`]).
     Trampoline,
 }
 

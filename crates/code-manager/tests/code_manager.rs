@@ -321,7 +321,7 @@ fn lookup_finds_code_stubs_and_metadata() {
     assert_eq!(stub.code().kind(), CodeKind::LazyStub);
     assert_eq!(
         lookup(module.code_space().start).unwrap().code().kind(),
-        CodeKind::Trampoline
+        CodeKind::LazyStub
     );
     // Jump-table slots are not code objects.
     assert!(lookup(module.jump_table_slot(1).unwrap()).is_none());
@@ -415,8 +415,9 @@ fn accounting_tracks_kinds_metadata_and_totals() {
     let a = manager.new_native_module(0, 2).unwrap();
     let b = manager.new_native_module(0, 1).unwrap();
     let empty = a.memory_usage();
-    assert_eq!(empty.code_bytes_of(CodeKind::LazyStub), 32);
-    assert_eq!(empty.code_bytes_of(CodeKind::Trampoline), 16);
+    // Two stubs and the far jump to the lazy-compile builtin.
+    assert_eq!(empty.code_bytes_of(CodeKind::LazyStub), 32 + 16);
+    assert_eq!(empty.code_bytes_of(CodeKind::Trampoline), 0);
     assert_eq!(empty.committed_bytes, region::page::size());
     assert_eq!(empty.reserved_bytes, 16 << 20);
     let f = CompiledFunction {
@@ -668,4 +669,24 @@ fn default_modules_reserve_the_maximum_and_commit_on_use() {
     drop(code);
     manager.reclaim();
     assert_eq!(manager.memory_usage().modules, 1);
+}
+
+#[test]
+fn trampolines_are_listed_and_callable() {
+    let (manager, _builtin) = manager();
+    let module = manager.new_native_module(0, 0).unwrap();
+    // mov eax, 7; ret
+    let code = module
+        .publish_trampoline(&[0xB8, 7, 0, 0, 0, 0xC3])
+        .unwrap();
+    let start = code.instruction_start();
+    let found = lookup(start + 5).unwrap();
+    assert_eq!(found.code().kind(), CodeKind::Trampoline);
+    assert_eq!(found.code().index(), None);
+    drop(found);
+    let _scope = ExecutionScope::enter();
+    // SAFETY: the trampoline takes nothing and returns in eax.
+    let call: extern "sysv64" fn() -> u32 = unsafe { std::mem::transmute(start) };
+    assert_eq!(call(), 7);
+    assert_eq!(module.memory_usage().code_bytes_of(CodeKind::Trampoline), 6);
 }

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use kiln_abi::{BuiltinId, CompiledFunction};
-use kiln_code_manager::{CodeKind, CodeManager, CodeManagerConfig, NativeModule, WasmCodeRef};
+use kiln_abi::BuiltinId;
+use kiln_code_manager::{CodeManager, CodeManagerConfig, NativeModule, WasmCodeRef};
 use kiln_decoder::FuncType;
 
 use crate::SignatureRegistry;
@@ -79,39 +79,31 @@ pub(crate) struct Trampolines {
     pub exit: usize,
 }
 
-/// Where trampolines and shims are published: a native module of this runtime's own code
-/// manager, one function index per piece of code.
+/// Where trampolines and shims are published: native modules of this runtime's own code
+/// manager that hold no functions, only `CodeKind::Trampoline` code.
 struct CodeSpace {
     modules: Vec<NativeModule>,
-    next_index: u32,
     code: Vec<WasmCodeRef>,
 }
 
-const TRAMPOLINES_PER_SPACE: u32 = 4096;
-
 impl CodeSpace {
     fn publish(&mut self, manager: &CodeManager, code: Vec<u8>) -> usize {
-        if self.modules.is_empty() || self.next_index == TRAMPOLINES_PER_SPACE {
-            let module = manager
-                .new_native_module_with_code_space(0, TRAMPOLINES_PER_SPACE, 32 << 20)
-                .expect("cannot reserve a code space for trampolines");
-            traphandler::register_trampoline_module(module.id());
-            self.modules.push(module);
-            self.next_index = 0;
-        }
-        let module = self.modules.last().expect("just ensured");
-        // The code manager publishes functions only; trampolines are published as function
-        // code of a module that holds nothing else, and recognized by its id.
-        let f = CompiledFunction {
-            code,
-            ..Default::default()
+        let placed = match self.modules.last().map(|m| m.publish_trampoline(&code)) {
+            Some(Ok(placed)) => placed,
+            // No space yet, or the last one is full: start another.
+            _ => {
+                let module = manager
+                    .new_native_module_with_code_space(0, 0, 32 << 20)
+                    .expect("cannot reserve a code space for trampolines");
+                let placed = module
+                    .publish_trampoline(&code)
+                    .expect("cannot publish a trampoline");
+                self.modules.push(module);
+                placed
+            }
         };
-        let code = module
-            .publish(self.next_index, CodeKind::Optimized, &f)
-            .expect("cannot publish a trampoline");
-        self.next_index += 1;
-        let start = code.instruction_start();
-        self.code.push(code);
+        let start = placed.instruction_start();
+        self.code.push(placed);
         start
     }
 }
@@ -134,7 +126,6 @@ fn shared_code() -> &'static SharedCode {
         });
         let mut space = CodeSpace {
             modules: Vec::new(),
-            next_index: 0,
             code: Vec::new(),
         };
         let mut builtins = Box::new([0usize; BuiltinId::COUNT]);

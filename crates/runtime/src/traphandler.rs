@@ -33,9 +33,10 @@
 use std::cell::{Cell, UnsafeCell};
 use std::mem::MaybeUninit;
 use std::sync::Once;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kiln_abi::TrapCode;
+use kiln_code_manager::CodeKind;
 
 /// Most frames a trap records.
 pub(crate) const MAX_FRAMES: usize = 256;
@@ -152,33 +153,10 @@ pub(crate) fn set_current(activation: *const Activation) {
     CURRENT.with(|c| c.set(activation));
 }
 
-/// Native modules whose code is trampolines and shims, not wasm functions.
-static TRAMPOLINE_MODULES: [AtomicU64; 16] = [const { AtomicU64::new(0) }; 16];
-
-pub(crate) fn register_trampoline_module(id: u64) {
-    for slot in &TRAMPOLINE_MODULES {
-        if slot
-            .compare_exchange(0, id, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
-        {
-            return;
-        }
-    }
-    panic!("too many trampoline code spaces");
-}
-
-fn is_trampoline_module(id: u64) -> bool {
-    TRAMPOLINE_MODULES
-        .iter()
-        .any(|s| s.load(Ordering::Relaxed) == id)
-}
-
 /// Whether `pc` is inside the code of a wasm function. Signal-safe.
 pub(crate) fn is_wasm_pc(pc: usize) -> bool {
     match kiln_code_manager::lookup(pc) {
-        Some(found) => {
-            found.code().kind().is_function() && !is_trampoline_module(found.module_id())
-        }
+        Some(found) => found.code().kind().is_function(),
         None => false,
     }
 }
@@ -274,7 +252,7 @@ unsafe fn handle(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c
     let Some(found) = kiln_code_manager::lookup(pc) else {
         return false;
     };
-    if is_trampoline_module(found.module_id()) {
+    if found.code().kind() == CodeKind::Trampoline {
         return false;
     }
     if !found.code().kind().is_function() {
