@@ -151,7 +151,12 @@ impl FuncCompiler<'_> {
                 if v.kind.class() == RegClass::Gpr
                     && (size != Size::S64 || i32::try_from(c).is_ok()) =>
             {
-                Err(c as i32)
+                // The immediate of a narrow store is the value truncated to its width.
+                Err(match size {
+                    Size::S8 => i32::from(c as i8),
+                    Size::S16 => i32::from(c as i16),
+                    _ => c as i32,
+                })
             }
             _ => Ok(self.stack.into_reg(&mut self.asm, v, vpos, RegSet::EMPTY)),
         };
