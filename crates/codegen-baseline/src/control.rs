@@ -79,9 +79,20 @@ impl Control {
     }
 }
 
+/// Registers of each file a loop header leaves free when it gives constant locals registers.
+const LOOP_FREE_REGS: usize = 3;
+
 /// The merge state for a label reached first from `source`, keeping `base` entries below and
-/// the top `arity` values as results. `num_locals` entries at the bottom are locals.
-pub fn merge_target(source: &[Value], base: usize, arity: usize, num_locals: usize) -> Vec<Value> {
+/// the top `arity` values as results. `num_locals` entries at the bottom are locals. At a loop
+/// header (`is_loop`), locals that are constants get registers while enough stay free, since
+/// the body will likely update them every iteration.
+pub fn merge_target(
+    source: &[Value],
+    base: usize,
+    arity: usize,
+    num_locals: usize,
+    is_loop: bool,
+) -> Vec<Value> {
     let mut used = RegSet::EMPTY;
     let mut target = Vec::with_capacity(base + arity);
     let top = source.len() - arity;
@@ -109,9 +120,23 @@ pub fn merge_target(source: &[Value], base: usize, arity: usize, num_locals: usi
         }
         target.push(Value { kind: v.kind, loc });
     }
-    // Constant results: a register nobody in the merge state uses, if any.
+    if is_loop {
+        for (pos, v) in source[..base.min(num_locals)].iter().enumerate() {
+            if matches!(v.loc, Loc::Const(_)) {
+                pending_consts.push(pos);
+            }
+        }
+    }
+    // Constant results (and loop locals): a register nobody in the merge state uses, if any.
     let empty = RegCache::default();
     for i in pending_consts {
+        let class = target[i].kind.class();
+        let free = RegCache::candidates(class)
+            .filter(|&r| !used.contains(r))
+            .count();
+        if i < base && free <= LOOP_FREE_REGS {
+            continue;
+        }
         if let Some(r) = empty.free(target[i].kind.class(), used) {
             used.insert(r);
             target[i].loc = Loc::Reg(r);

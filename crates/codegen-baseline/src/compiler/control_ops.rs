@@ -45,8 +45,13 @@ impl FuncCompiler<'_> {
 
     pub(super) fn visit_loop(&mut self, bt: BlockType) -> Result<()> {
         let mut c = self.new_control(bt, ControlKind::Loop)?;
-        let merge =
-            control::merge_target(&self.stack.values, c.base, c.params.len(), self.num_locals);
+        let merge = control::merge_target(
+            &self.stack.values,
+            c.base,
+            c.params.len(),
+            self.num_locals,
+            true,
+        );
         control::transfer(&mut self.asm, &self.stack.values, &merge, c.base)?;
         self.stack.values.clone_from(&merge);
         self.stack.reset_regs();
@@ -79,6 +84,7 @@ impl FuncCompiler<'_> {
                 c.base,
                 c.branch_arity(),
                 self.num_locals,
+                false,
             ));
         }
     }
@@ -175,6 +181,7 @@ impl FuncCompiler<'_> {
                 c.base,
                 c.branch_arity(),
                 self.num_locals,
+                false,
             );
             self.control[i].merge = Some(m);
         }
