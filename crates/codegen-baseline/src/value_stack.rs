@@ -98,6 +98,11 @@ impl ValueStack {
         self.values.len()
     }
 
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
     /// Pushes a value whose register use (if any) the caller owns and hands over.
     pub fn push(&mut self, value: Value) -> Result<()> {
         self.values.push(value);

@@ -131,6 +131,7 @@ fn float_comparisons_are_false_on_nan_except_ne() {
     for op in ops {
         // SAFETY: the signatures match the exports.
         let f: extern "sysv64" fn(V, f64, f64) -> i32 = unsafe { inst.get(op) };
+        // SAFETY: as above.
         let g: extern "sysv64" fn(V, f32, f32) -> i32 = unsafe { inst.get(&format!("32{op}")) };
         for a in F64S {
             for b in F64S {
@@ -237,7 +238,7 @@ fn conversions_match_rust() {
                 assert_eq!(trunc_u64(v, x), x as u64 as i64, "i64.trunc_f64_u {x}");
             }
             let y = x as f32;
-            if y >= -2147483648.0 && y < 2147483648.0 {
+            if (-2147483648.0..2147483648.0).contains(&y) {
                 assert_eq!(trunc_s32(v, y), y as i32, "i32.trunc_f32_s {y}");
             }
         }

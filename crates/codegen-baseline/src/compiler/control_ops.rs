@@ -2,8 +2,11 @@
 
 use super::*;
 
+/// Parameter and result kinds of a block type.
+type BlockSig = (SmallVec<[Kind; 4]>, SmallVec<[Kind; 4]>);
+
 impl FuncCompiler<'_> {
-    fn block_sig(&self, bt: BlockType) -> Result<(SmallVec<[Kind; 4]>, SmallVec<[Kind; 4]>)> {
+    fn block_sig(&self, bt: BlockType) -> Result<BlockSig> {
         match bt {
             BlockType::Empty => Ok((SmallVec::new(), SmallVec::new())),
             BlockType::Type(t) => Ok((SmallVec::new(), kinds(&[t], self.offset)?)),

@@ -81,7 +81,6 @@ pub fn instantiate_with(wat: &str, opts: &CompileOptions) -> Instance {
                 .unwrap_or_else(|e| panic!("function {i}: {e}"))
         })
         .collect();
-    drop(env);
     let manager = CodeManager::new(CodeManagerConfig {
         code_space_per_module: 16 << 20,
         lazy_compile_builtin: None,
