@@ -113,6 +113,11 @@ pub(crate) struct FuncCompiler<'a> {
     stubs: Vec<Stub>,
     frame_patch: usize,
     body_len: u32,
+    /// The next operator is `br_if` or `if`: a comparison may leave its result in the flags.
+    next_is_branch: bool,
+    /// A comparison whose result is in the flags (condition true = nonzero), for the
+    /// `br_if`/`if` that follows.
+    pending_cond: Option<Cond>,
 }
 
 impl<'a> FuncCompiler<'a> {
@@ -152,6 +157,8 @@ impl<'a> FuncCompiler<'a> {
             stubs: Vec::new(),
             frame_patch: 0,
             body_len: range.len() as u32,
+            next_is_branch: false,
+            pending_cond: None,
         })
     }
 
@@ -181,6 +188,8 @@ impl<'a> FuncCompiler<'a> {
             if self.reachable {
                 self.record_position();
             }
+            // Peek at the next opcode byte: 0x04 is `if`, 0x0d is `br_if`.
+            self.next_is_branch = matches!(ops.get_binary_reader().read_u8(), Ok(0x04 | 0x0d));
             self.visit(op)?;
         }
         self.finish()

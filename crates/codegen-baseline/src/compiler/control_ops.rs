@@ -64,12 +64,22 @@ impl FuncCompiler<'_> {
         Ok(())
     }
 
-    pub(super) fn visit_if(&mut self, bt: BlockType) -> Result<()> {
+    /// The condition of a `br_if`/`if`: the flags of a fused comparison, or a test of the
+    /// popped i32. The returned condition holds when the wasm condition is nonzero.
+    fn branch_condition(&mut self) -> Cond {
+        if let Some(c) = self.pending_cond.take() {
+            return c;
+        }
         let cond = self.stack.pop_reg(&mut self.asm, RegSet::EMPTY);
         self.asm.test_rr(Size::S32, cond.gpr(), cond.gpr());
         self.stack.regs.release(cond);
+        Cond::Ne
+    }
+
+    pub(super) fn visit_if(&mut self, bt: BlockType) -> Result<()> {
+        let cond = self.branch_condition();
         let else_label = self.asm.new_label();
-        self.asm.jcc(Cond::E, else_label);
+        self.asm.jcc(cond.invert(), else_label);
         let kind = ControlKind::If {
             else_label,
             else_state: self.stack.values.clone(),
@@ -215,9 +225,7 @@ impl FuncCompiler<'_> {
     }
 
     pub(super) fn visit_br_if(&mut self, depth: u32) -> Result<()> {
-        let cond = self.stack.pop_reg(&mut self.asm, RegSet::EMPTY);
-        self.asm.test_rr(Size::S32, cond.gpr(), cond.gpr());
-        self.stack.regs.release(cond);
+        let cond = self.branch_condition();
         let i = self.control.len() - 1 - depth as usize;
         let direct = match self.control[i].kind {
             ControlKind::Function => false,
@@ -231,14 +239,14 @@ impl FuncCompiler<'_> {
                     c.base,
                 );
                 if noop {
-                    self.asm.jcc(Cond::Ne, c.label);
+                    self.asm.jcc(cond, c.label);
                 }
                 noop
             }
         };
         if !direct {
             let skip = self.asm.new_label();
-            self.asm.jcc(Cond::E, skip);
+            self.asm.jcc(cond.invert(), skip);
             self.branch_to(depth)?;
             self.asm.bind(skip);
         }

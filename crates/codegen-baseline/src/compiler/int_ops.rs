@@ -236,6 +236,12 @@ impl FuncCompiler<'_> {
     /// `eqz` (and `ref.is_null`).
     pub(super) fn eqz(&mut self, kind: Kind) -> Result<()> {
         let r = self.stack.pop_reg(&mut self.asm, RegSet::EMPTY);
+        if self.next_is_branch {
+            self.asm.test_rr(int_size(kind), r.gpr(), r.gpr());
+            self.stack.regs.release(r);
+            self.pending_cond = Some(Cond::E);
+            return Ok(());
+        }
         let d = self.zeroed_gpr(RegSet::of(&[r]));
         self.asm.test_rr(int_size(kind), r.gpr(), r.gpr());
         self.asm.setcc_r(Cond::E, d);
@@ -261,7 +267,8 @@ impl FuncCompiler<'_> {
         if let Some(r) = r {
             ex.insert(r);
         }
-        let d = self.zeroed_gpr(ex);
+        // Fused with the branch that follows: leave the result in the flags.
+        let d = (!self.next_is_branch).then(|| self.zeroed_gpr(ex));
         match (r, rhs.loc) {
             (Some(r), _) => self.asm.alu_rr(AluOp::Cmp, size, l.gpr(), r.gpr()),
             (None, Loc::Const(b)) => {
@@ -270,11 +277,19 @@ impl FuncCompiler<'_> {
             }
             (None, _) => unreachable!("a constant without a register"),
         }
-        self.asm.setcc_r(cond, d);
         self.stack.regs.release(l);
         if let Some(r) = r {
             self.stack.regs.release(r);
         }
-        self.stack.push_reg(Kind::I32, gpr(d))
+        match d {
+            Some(d) => {
+                self.asm.setcc_r(cond, d);
+                self.stack.push_reg(Kind::I32, gpr(d))
+            }
+            None => {
+                self.pending_cond = Some(cond);
+                Ok(())
+            }
+        }
     }
 }
