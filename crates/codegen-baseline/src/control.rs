@@ -8,9 +8,10 @@
 //!
 //! Choosing the merge state ([`merge_target`]): registers stay where the first edge had them
 //! (each register at most once), so a value that lives in a register across a block needs no
-//! move on the common path; constants among the locals go to their slots (another edge may
-//! have changed the local); constants among the operands below the block stay constants (code
-//! inside a block cannot change them); constant results get a free register if one remains.
+//! move on the common path; constants among the locals get a free register while a few remain,
+//! else their slots (another edge may have changed the local); constants among the operands
+//! below the block stay constants (code inside a block cannot change them); constant results
+//! get a free register if one remains.
 
 use crate::error::{CompileError, Result};
 use crate::frame;
@@ -79,20 +80,14 @@ impl Control {
     }
 }
 
-/// Registers of each file a loop header leaves free when it gives constant locals registers.
-const LOOP_FREE_REGS: usize = 3;
+/// Registers of each file a merge state leaves free when it gives constant locals registers.
+const KEEP_FREE_REGS: usize = 3;
 
 /// The merge state for a label reached first from `source`, keeping `base` entries below and
-/// the top `arity` values as results. `num_locals` entries at the bottom are locals. At a loop
-/// header (`is_loop`), locals that are constants get registers while enough stay free, since
-/// the body will likely update them every iteration.
-pub fn merge_target(
-    source: &[Value],
-    base: usize,
-    arity: usize,
-    num_locals: usize,
-    is_loop: bool,
-) -> Vec<Value> {
+/// the top `arity` values as results. `num_locals` entries at the bottom are locals; those
+/// that are constants in `source` get registers while enough stay free (another edge, or the
+/// next loop iteration, likely holds a different value), else their slots.
+pub fn merge_target(source: &[Value], base: usize, arity: usize, num_locals: usize) -> Vec<Value> {
     let mut used = RegSet::EMPTY;
     let mut target = Vec::with_capacity(base + arity);
     let top = source.len() - arity;
@@ -120,11 +115,9 @@ pub fn merge_target(
         }
         target.push(Value { kind: v.kind, loc });
     }
-    if is_loop {
-        for (pos, v) in source[..base.min(num_locals)].iter().enumerate() {
-            if matches!(v.loc, Loc::Const(_)) {
-                pending_consts.push(pos);
-            }
+    for (pos, v) in source[..base.min(num_locals)].iter().enumerate() {
+        if matches!(v.loc, Loc::Const(_)) {
+            pending_consts.push(pos);
         }
     }
     // Constant results (and loop locals): a register nobody in the merge state uses, if any.
@@ -134,7 +127,7 @@ pub fn merge_target(
         let free = RegCache::candidates(class)
             .filter(|&r| !used.contains(r))
             .count();
-        if i < base && free <= LOOP_FREE_REGS {
+        if i < base && free <= KEEP_FREE_REGS {
             continue;
         }
         if let Some(r) = empty.free(target[i].kind.class(), used) {

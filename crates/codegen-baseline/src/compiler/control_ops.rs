@@ -48,13 +48,8 @@ impl FuncCompiler<'_> {
 
     pub(super) fn visit_loop(&mut self, bt: BlockType) -> Result<()> {
         let mut c = self.new_control(bt, ControlKind::Loop)?;
-        let merge = control::merge_target(
-            &self.stack.values,
-            c.base,
-            c.params.len(),
-            self.num_locals,
-            true,
-        );
+        let merge =
+            control::merge_target(&self.stack.values, c.base, c.params.len(), self.num_locals);
         control::transfer(&mut self.asm, &self.stack.values, &merge, c.base)?;
         self.stack.values.clone_from(&merge);
         self.stack.reset_regs();
@@ -97,7 +92,6 @@ impl FuncCompiler<'_> {
                 c.base,
                 c.branch_arity(),
                 self.num_locals,
-                false,
             ));
         }
     }
@@ -194,7 +188,6 @@ impl FuncCompiler<'_> {
                 c.base,
                 c.branch_arity(),
                 self.num_locals,
-                false,
             );
             self.control[i].merge = Some(m);
         }

@@ -13,22 +13,22 @@
 ;;      4: mov     r11,rsp
 ;;      7: sub     r11,40h
 ;;      e: cmp     r11,[rdi+8]
-;;     12: jb      0000000000000054h
+;;     12: jb      0000000000000052h
 ;;     18: mov     rsp,r11
 ;;     1b: mov     [rbp-8],rbx
 ;;     1f: mov     rbx,rdi
 ;;     22: mov     edx,edx
 ;;     24: cmp     rsi,64h
-;;     28: jb      0000000000000048h
+;;     28: jb      0000000000000046h
 ;;     2e: test    edx,edx
-;;     30: jne     0000000000000042h
-;;     36: mov     dword ptr [rbp-30h],9
-;;     3d: jmp     0000000000000045h
-;;     42: mov     [rbp-30h],edx
-;;     45: mov     edx,[rbp-30h]
-;;     48: mov     rax,rdx
-;;     4b: mov     rbx,[rbp-8]
-;;     4f: mov     rsp,rbp
-;;     52: pop     rbp
-;;     53: ret
-;;     54: ud2  ; trap: StackOverflow
+;;     30: jne     0000000000000040h
+;;     36: mov     eax,9
+;;     3b: jmp     0000000000000043h
+;;     40: mov     rax,rdx
+;;     43: mov     rdx,rax
+;;     46: mov     rax,rdx
+;;     49: mov     rbx,[rbp-8]
+;;     4d: mov     rsp,rbp
+;;     50: pop     rbp
+;;     51: ret
+;;     52: ud2  ; trap: StackOverflow
