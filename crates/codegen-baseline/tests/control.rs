@@ -409,3 +409,54 @@ fn tier_up_budget_calls_the_builtin_and_preserves_values() {
     let after = TIER_UP_CALLS.load(std::sync::atomic::Ordering::SeqCst);
     assert!(after > before, "budget of 1000 spent by 1000 iterations");
 }
+
+extern "sysv64" fn host_scale(vmctx: *mut u8, x: i64, y: f64) -> f64 {
+    assert!(!vmctx.is_null());
+    x as f64 * y
+}
+
+#[test]
+fn imported_functions_are_called_through_their_import_record() {
+    let inst = instantiate_with_imports(
+        r#"(module
+        (import "env" "scale" (func $scale (param i64 f64) (result f64)))
+        (func (export "twice") (param i64) (result f64)
+          (f64.add (call $scale (local.get 0) (f64.const 1.5))
+                   (call $scale (i64.const 2) (f64.const 0.25)))))"#,
+        &options(),
+        &[host_scale as *const () as usize],
+    );
+    let _s = scope();
+    // SAFETY: (i64) -> f64.
+    let f: extern "sysv64" fn(V, i64) -> f64 = unsafe { inst.get("twice") };
+    assert_eq!(f(inst.vmctx_ptr(), 4), 6.5);
+    assert!(inst.compiled_export("twice").relocations.is_empty());
+}
+
+#[test]
+fn float_values_across_merges_calls_and_stack_arguments() {
+    let inst = instantiate(
+        r#"(module
+        (func $ten (param f64 f32 f64 f32 f64 f32 f64 f32 f64 f32) (result f64 f32)
+          (f64.add (f64.add (f64.add (local.get 0) (local.get 2)) (f64.add (local.get 4) (local.get 6)))
+                   (local.get 8))
+          (f32.add (f32.add (f32.add (local.get 1) (local.get 3)) (f32.add (local.get 5) (local.get 7)))
+                   (local.get 9)))
+        (func (export "run") (param f64 i32) (result f64) (local f64 f32)
+          (block $done
+            (loop $l
+              (br_if $done (i32.eqz (local.get 1)))
+              (call $ten (local.get 0) (f32.const 1) (f64.const 2) (f32.const 3) (f64.const 4)
+                         (f32.const 5) (f64.const 6) (f32.const 7) (f64.const 8) (f32.const 9))
+              (local.set 3 (f32.add (local.get 3)))
+              (local.set 2 (f64.add (local.get 2)))
+              (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
+              (br $l)))
+          (f64.add (local.get 2) (f64.promote_f32 (local.get 3)))))"#,
+    );
+    let _s = scope();
+    // SAFETY: (f64, i32) -> f64.
+    let f: extern "sysv64" fn(V, f64, i32) -> f64 = unsafe { inst.get("run") };
+    // Each iteration adds x + 20 to the f64 and 25 to the f32.
+    assert_eq!(f(inst.vmctx_ptr(), 0.5, 3), 3.0 * 20.5 + 75.0);
+}

@@ -51,6 +51,8 @@ pub struct Instance {
     pub vmctx: Vec<u128>,
     pub memory: Vec<u8>,
     pub tables: Vec<Vec<usize>>,
+    /// Entry points of the imported functions, in order.
+    pub imports: Vec<usize>,
     builtins: Box<[usize; BuiltinId::COUNT]>,
 }
 
@@ -71,6 +73,12 @@ pub fn decode(wat: &str) -> Module {
 }
 
 pub fn instantiate_with(wat: &str, opts: &CompileOptions) -> Instance {
+    instantiate_with_imports(wat, opts, &[])
+}
+
+/// Like [`instantiate_with`], with the entry points of the imported functions (host
+/// functions whose signature coincides with System V, see above).
+pub fn instantiate_with_imports(wat: &str, opts: &CompileOptions, imports: &[usize]) -> Instance {
     let module = decode(wat);
     let env = CompileEnv::new(&module);
     let layout = env.layout().clone();
@@ -97,6 +105,7 @@ pub fn instantiate_with(wat: &str, opts: &CompileOptions) -> Instance {
         vmctx: vec![0u128; layout.size() as usize / 16 + 1],
         memory: vec![0u8; 4 * 65536 + 64],
         tables: Vec::new(),
+        imports: imports.to_vec(),
         builtins: Box::new([0; BuiltinId::COUNT]),
         module,
         layout,
@@ -170,7 +179,12 @@ impl Instance {
                 };
                 *self.at::<u64>(off) = bits;
             }
-            for f in 0..self.module.functions.len() as u32 {
+            for (k, &code) in self.imports.iter().enumerate() {
+                let imp = self.at::<kiln_abi::VMFunctionImport>(l.imported_function(k as u32));
+                (*imp).code = code as *const u8;
+                (*imp).vmctx = self.vmctx_ptr();
+            }
+            for f in self.module.num_imported_functions..self.module.functions.len() as u32 {
                 let r = self.at::<VMFuncRef>(l.funcref(f));
                 (*r).code = self.native.jump_table_slot(f).unwrap() as *const u8;
                 (*r).type_id = self.module.signature_ids
