@@ -42,6 +42,29 @@ extern "sysv64" fn memory_grow(vmctx: *mut u8, _mem: u64, delta: u64) -> u64 {
 
 static GROW_DEF_SLOT: AtomicU32 = AtomicU32::new(0);
 
+/// Calls of the recording builtins: (builtin, operands after the vmctx).
+pub static BUILTIN_CALLS: std::sync::Mutex<Vec<(BuiltinId, Vec<u64>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+macro_rules! recorder {
+    ($name:ident, $id:expr, $($arg:ident),*) => {
+        extern "sysv64" fn $name(_vmctx: *mut u8, $($arg: u64),*) -> u64 {
+            BUILTIN_CALLS.lock().unwrap().push(($id, vec![$($arg),*]));
+            77
+        }
+    };
+}
+
+recorder!(rec_memory_copy, BuiltinId::MemoryCopy, a, b, c, d, e);
+recorder!(rec_memory_fill, BuiltinId::MemoryFill, a, b, c, d);
+recorder!(rec_memory_init, BuiltinId::MemoryInit, a, b, c, d, e);
+recorder!(rec_data_drop, BuiltinId::DataDrop, a);
+recorder!(rec_table_grow, BuiltinId::TableGrow, a, b, c);
+recorder!(rec_table_fill, BuiltinId::TableFill, a, b, c, d);
+recorder!(rec_table_copy, BuiltinId::TableCopy, a, b, c, d, e);
+recorder!(rec_table_init, BuiltinId::TableInit, a, b, c, d, e);
+recorder!(rec_elem_drop, BuiltinId::ElemDrop, a);
+
 pub struct Instance {
     pub module: Module,
     pub layout: VMContextLayout,
@@ -115,6 +138,20 @@ pub fn instantiate_with_imports(wat: &str, opts: &CompileOptions, imports: &[usi
     };
     inst.builtins[BuiltinId::TierUp as usize] = tier_up as *const () as usize;
     inst.builtins[BuiltinId::MemoryGrow as usize] = memory_grow as *const () as usize;
+    let recorders: [(BuiltinId, usize); 9] = [
+        (BuiltinId::MemoryCopy, rec_memory_copy as *const () as usize),
+        (BuiltinId::MemoryFill, rec_memory_fill as *const () as usize),
+        (BuiltinId::MemoryInit, rec_memory_init as *const () as usize),
+        (BuiltinId::DataDrop, rec_data_drop as *const () as usize),
+        (BuiltinId::TableGrow, rec_table_grow as *const () as usize),
+        (BuiltinId::TableFill, rec_table_fill as *const () as usize),
+        (BuiltinId::TableCopy, rec_table_copy as *const () as usize),
+        (BuiltinId::TableInit, rec_table_init as *const () as usize),
+        (BuiltinId::ElemDrop, rec_elem_drop as *const () as usize),
+    ];
+    for (id, f) in recorders {
+        inst.builtins[id as usize] = f;
+    }
     inst.init_vmctx(opts);
     inst
 }
