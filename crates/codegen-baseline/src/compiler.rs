@@ -302,7 +302,7 @@ impl<'a> FuncCompiler<'a> {
             start_offset: self.offset,
         });
         let cost = self.body_len.clamp(1, i32::MAX as u32) as i32;
-        let live: Vec<Reg> = self.live_regs(&self.stack.values.clone());
+        let live: Vec<Reg> = self.live_regs(&self.stack.values);
         self.tier_up_check(cost, live);
         Ok(())
     }

@@ -131,6 +131,11 @@ impl RegCache {
         self.uses[r.index()]
     }
 
+    /// Whether any register has a use.
+    pub fn any_used(&self) -> bool {
+        self.uses.iter().any(|&u| u != 0)
+    }
+
     /// Forgets every use.
     pub fn clear(&mut self) {
         self.uses = [0; 32];

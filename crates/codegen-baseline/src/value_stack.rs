@@ -173,6 +173,9 @@ impl ValueStack {
     /// Spills every entry held in a register (before calls: all cached registers are
     /// caller-saved).
     pub fn spill_all(&mut self, asm: &mut Assembler) {
+        if !self.regs.any_used() {
+            return;
+        }
         for i in 0..self.values.len() {
             self.spill_entry(asm, i);
         }
