@@ -29,6 +29,18 @@ impl FuncCompiler<'_> {
     }
 
     pub(super) fn fbin(&mut self, kind: Kind, op: SseOp) -> Result<()> {
+        if let Loc::Const(bits) = self.stack.peek().loc {
+            // A constant operand is read from the constant pool.
+            self.stack.pop();
+            let m = if kind == Kind::F32 {
+                self.asm.const_u32(bits as u32)
+            } else {
+                self.asm.const_u64(bits as u64)
+            };
+            let dst = self.stack.pop_writable(&mut self.asm, RegSet::EMPTY);
+            self.asm.sse_rm(op, dst.xmm(), m);
+            return self.stack.push_reg(kind, dst);
+        }
         let r = self.stack.pop_reg(&mut self.asm, RegSet::EMPTY);
         let dst = self.stack.pop_writable(&mut self.asm, RegSet::of(&[r]));
         self.asm.sse_rr(op, dst.xmm(), r.xmm());
