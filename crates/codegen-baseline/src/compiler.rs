@@ -134,9 +134,9 @@ impl<'a> FuncCompiler<'a> {
         let range = f.body.clone().ok_or(CompileError::NoBody { func_index })?;
         let ty = module.function_type(func_index);
         let offset = range.start as u32;
-        let params = kinds(ty.params(), offset)?;
+        // Rejects v128 parameters before any code is emitted.
+        kinds(ty.params(), offset)?;
         let results = kinds(ty.results(), offset)?;
-        let _ = params;
         Ok(FuncCompiler {
             module,
             layout,
