@@ -256,3 +256,211 @@ fn trapping_conversions_record_their_trap_sites() {
     assert!(traps.contains(&kiln_abi::TrapCode::BadConversionToInteger));
     assert!(traps.contains(&kiln_abi::TrapCode::IntegerOverflow));
 }
+
+#[test]
+fn f32_binary_and_f64_unary_operators_follow_the_spec() {
+    let bin = ["add", "sub", "mul", "div", "min", "max", "copysign"];
+    let inst = instantiate(&module("f32", &bin, 2));
+    let _s = scope();
+    for op in bin {
+        // SAFETY: (f32, f32) -> f32.
+        let f: extern "sysv64" fn(V, f32, f32) -> f32 = unsafe { inst.get(op) };
+        for a in F64S.map(|x| x as f32) {
+            for b in F64S.map(|x| x as f32) {
+                let want = match op {
+                    "add" => a + b,
+                    "sub" => a - b,
+                    "mul" => a * b,
+                    "div" => a / b,
+                    "min" if a.is_nan() || b.is_nan() => f32::NAN,
+                    "min" if a == 0.0 && b == 0.0 => {
+                        if a.is_sign_negative() {
+                            a
+                        } else {
+                            b
+                        }
+                    }
+                    "min" => a.min(b),
+                    "max" if a.is_nan() || b.is_nan() => f32::NAN,
+                    "max" if a == 0.0 && b == 0.0 => {
+                        if a.is_sign_positive() {
+                            a
+                        } else {
+                            b
+                        }
+                    }
+                    "max" => a.max(b),
+                    _ => a.copysign(b),
+                };
+                let got = f(inst.vmctx_ptr(), a, b);
+                assert!(
+                    same(got as f64, want as f64),
+                    "f32.{op} {a} {b}: {got} != {want}"
+                );
+            }
+        }
+    }
+    let un = ["neg", "abs", "sqrt", "ceil", "floor", "trunc", "nearest"];
+    let inst = instantiate(&module("f64", &un, 1));
+    for op in un {
+        // SAFETY: f64 -> f64.
+        let f: extern "sysv64" fn(V, f64) -> f64 = unsafe { inst.get(op) };
+        for a in F64S
+            .iter()
+            .copied()
+            .chain([0.5, -0.5, 1.5, -3.5, 4503599627370497.0])
+        {
+            let want = match op {
+                "neg" => -a,
+                "abs" => a.abs(),
+                "sqrt" => a.sqrt(),
+                "ceil" => a.ceil(),
+                "floor" => a.floor(),
+                "trunc" => a.trunc(),
+                _ => a.round_ties_even(),
+            };
+            assert!(same(f(inst.vmctx_ptr(), a), want), "f64.{op} {a}");
+        }
+    }
+}
+
+#[test]
+fn every_truncation_matches_rust() {
+    let mut s = String::from("(module\n");
+    for int in ["i32", "i64"] {
+        for float in ["f32", "f64"] {
+            for sign in ["s", "u"] {
+                for sat in ["", "_sat"] {
+                    s += &format!(
+                        "(func (export \"{int}{sat}_{float}_{sign}\") (param {float}) (result {int}) local.get 0 {int}.trunc{sat}_{float}_{sign})\n"
+                    );
+                }
+            }
+        }
+    }
+    let inst = instantiate(&(s + ")"));
+    let _s = scope();
+    let v = inst.vmctx_ptr();
+    let values = [
+        0.0,
+        -0.0,
+        0.9,
+        -0.9,
+        1.5,
+        -1.5,
+        2147483647.0,
+        2147483648.0,
+        -2147483648.0,
+        -2147483649.0,
+        4294967295.0,
+        4294967296.0,
+        9223372036854775807.0,
+        -9223372036854775808.0,
+        18446744073709551615.0,
+        1e20,
+        -1e20,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        16777216.0,
+        3e9,
+        -3e9,
+    ];
+    // SAFETY: each export's signature is (float) -> int as named.
+    unsafe {
+        for x in values {
+            let y = x as f32;
+            macro_rules! case {
+                ($name:literal, $ft:ty, $it:ty, $arg:expr, $conv:expr, $ok:expr) => {{
+                    let f: extern "sysv64" fn(V, $ft) -> $it = inst.get($name);
+                    let arg: $ft = $arg;
+                    if $name.contains("_sat") || $ok(arg) {
+                        assert_eq!(f(v, arg), $conv(arg), "{} {}", $name, arg);
+                    }
+                }};
+            }
+            // Saturating: Rust's `as` saturates and maps NaN to 0, like the spec.
+            case!("i32_sat_f32_s", f32, i32, y, |a: f32| a as i32, |_| true);
+            case!(
+                "i32_sat_f32_u",
+                f32,
+                i32,
+                y,
+                |a: f32| a as u32 as i32,
+                |_| true
+            );
+            case!("i32_sat_f64_s", f64, i32, x, |a: f64| a as i32, |_| true);
+            case!(
+                "i32_sat_f64_u",
+                f64,
+                i32,
+                x,
+                |a: f64| a as u32 as i32,
+                |_| true
+            );
+            case!("i64_sat_f32_s", f32, i64, y, |a: f32| a as i64, |_| true);
+            case!(
+                "i64_sat_f32_u",
+                f32,
+                i64,
+                y,
+                |a: f32| a as u64 as i64,
+                |_| true
+            );
+            case!("i64_sat_f64_s", f64, i64, x, |a: f64| a as i64, |_| true);
+            case!(
+                "i64_sat_f64_u",
+                f64,
+                i64,
+                x,
+                |a: f64| a as u64 as i64,
+                |_| true
+            );
+            // Trapping ones, inside their range only (traps are tested in traps.rs).
+            case!("i32_f32_s", f32, i32, y, |a: f32| a as i32, |a: f32| {
+                (-2147483648.0..2147483648.0).contains(&a)
+            });
+            case!(
+                "i32_f32_u",
+                f32,
+                i32,
+                y,
+                |a: f32| a as u32 as i32,
+                |a: f32| a > -1.0 && a < 4294967296.0
+            );
+            case!("i32_f64_s", f64, i32, x, |a: f64| a as i32, |a: f64| a
+                > -2147483649.0
+                && a < 2147483648.0);
+            case!(
+                "i32_f64_u",
+                f64,
+                i32,
+                x,
+                |a: f64| a as u32 as i32,
+                |a: f64| a > -1.0 && a < 4294967296.0
+            );
+            case!("i64_f32_s", f32, i64, y, |a: f32| a as i64, |a: f32| {
+                (-9223372036854775808.0..9223372036854775808.0).contains(&a)
+            });
+            case!(
+                "i64_f32_u",
+                f32,
+                i64,
+                y,
+                |a: f32| a as u64 as i64,
+                |a: f32| a > -1.0 && a < 18446744073709551616.0
+            );
+            case!("i64_f64_s", f64, i64, x, |a: f64| a as i64, |a: f64| {
+                (-9223372036854775808.0..9223372036854775808.0).contains(&a)
+            });
+            case!(
+                "i64_f64_u",
+                f64,
+                i64,
+                x,
+                |a: f64| a as u64 as i64,
+                |a: f64| a > -1.0 && a < 18446744073709551616.0
+            );
+        }
+    }
+}
