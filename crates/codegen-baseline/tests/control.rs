@@ -460,3 +460,33 @@ fn float_values_across_merges_calls_and_stack_arguments() {
     // Each iteration adds x + 20 to the f64 and 25 to the f32.
     assert_eq!(f(inst.vmctx_ptr(), 0.5, 3), 3.0 * 20.5 + 75.0);
 }
+
+#[test]
+fn br_if_with_values_and_loops_with_parameters() {
+    let inst = instantiate(
+        r#"(module
+        (func (export "pick") (param i32 i64) (result i64)
+          (block $b (result i64)
+            (br_if $b (local.get 1) (local.get 0))
+            (drop)
+            (i64.const 22)))
+        (func (export "sum") (param i32) (result i32)
+          (i32.const 0) (local.get 0)
+          (loop $l (param i32 i32) (result i32)
+            (local.set 0)
+            (i32.add (local.get 0))
+            (i32.sub (local.get 0) (i32.const 1))
+            (local.tee 0)
+            (br_if $l (local.get 0))
+            (drop))))"#,
+    );
+    let _s = scope();
+    // SAFETY: the signatures match the exports.
+    unsafe {
+        let f: extern "sysv64" fn(V, i32, i64) -> i64 = inst.get("pick");
+        assert_eq!(f(inst.vmctx_ptr(), 1, 5), 5);
+        assert_eq!(f(inst.vmctx_ptr(), 0, 5), 22);
+        let g: extern "sysv64" fn(V, i32) -> i32 = inst.get("sum");
+        assert_eq!(g(inst.vmctx_ptr(), 100), 5050);
+    }
+}
