@@ -1,6 +1,7 @@
 //! Differential test: random functions (deep expressions, many locals, blocks, ifs, loops,
 //! calls) compiled and run, compared with a direct evaluation of the same program in Rust.
-//! This exercises register sharing, spilling, merges and calls together.
+//! This exercises register sharing, spilling, merges and calls together. Set
+//! `KILN_RANDOM_SEEDS=n` to run n seeds of 120 programs each (default 1).
 
 mod common;
 use common::*;
@@ -34,6 +35,10 @@ enum E64 {
     Select(Box<E64>, Box<E64>, Box<E32>),
     Call(Box<E64>, Box<E64>),
     Tee(usize, Box<E64>),
+    /// Through floats: `trunc_sat(convert(a) * 0.5 + convert(b))`.
+    ViaF64(Box<E64>, Box<E64>),
+    /// `(block (result i64) a (br_if 0 c) drop b)`.
+    BlockValue(Box<E64>, Box<E32>, Box<E64>),
 }
 
 enum E32 {
@@ -61,7 +66,13 @@ fn gen64(r: &mut Rng, depth: u32) -> E64 {
         };
     }
     let d = depth - 1;
-    match r.below(10) {
+    match r.below(12) {
+        10 => E64::ViaF64(Box::new(gen64(r, d)), Box::new(gen64(r, d))),
+        11 => E64::BlockValue(
+            Box::new(gen64(r, d)),
+            Box::new(gen32(r, d)),
+            Box::new(gen64(r, d)),
+        ),
         0..=4 => {
             let ops = [
                 "add", "sub", "mul", "xor", "and", "or", "shl", "shr_u", "rotl", "shr_s",
@@ -167,6 +178,22 @@ fn wat64(e: &E64, out: &mut String) {
         E64::Tee(i, a) => {
             *out += &format!("(local.tee {i} ");
             wat64(a, out);
+            *out += ")";
+        }
+        E64::ViaF64(a, b) => {
+            *out += "(i64.trunc_sat_f64_s (f64.add (f64.mul (f64.convert_i64_s ";
+            wat64(a, out);
+            *out += ") (f64.const 0.5)) (f64.convert_i64_s ";
+            wat64(b, out);
+            *out += ")))";
+        }
+        E64::BlockValue(a, c, b) => {
+            *out += "(block (result i64) ";
+            wat64(a, out);
+            *out += "(br_if 0 ";
+            wat32(c, out);
+            *out += ") (drop) ";
+            wat64(b, out);
             *out += ")";
         }
     }
@@ -287,6 +314,18 @@ fn eval64(e: &E64, env: &mut Env) -> i64 {
             env.l[*i] = v;
             v
         }
+        E64::ViaF64(a, b) => {
+            let (a, b) = (eval64(a, env), eval64(b, env));
+            (a as f64 * 0.5 + b as f64) as i64
+        }
+        E64::BlockValue(a, c, b) => {
+            let a = eval64(a, env);
+            if eval32(c, env) != 0 {
+                a
+            } else {
+                eval64(b, env)
+            }
+        }
     }
 }
 
@@ -338,17 +377,22 @@ fn exec(ss: &[S], env: &mut Env) {
 
 #[test]
 fn random_programs_agree_with_the_reference() {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    for round in 0..60 {
-        let prog = gen_stmts(&mut rng, 6, 3, false);
-        let mut body = String::new();
-        wat_stmts(&prog, &mut body);
-        let mut result = String::from("(local.get 0)");
-        for i in 1..LOCALS {
-            result = format!("(i64.add (i64.mul {result} (i64.const 3)) (local.get {i}))");
-        }
-        let wat = format!(
-            r#"(module
+    let seeds: u64 = std::env::var("KILN_RANDOM_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    for seed in 0..seeds {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ seed.wrapping_mul(0x2545_f491_4f6c_dd1d));
+        for round in 0..120 {
+            let prog = gen_stmts(&mut rng, 6, 3, false);
+            let mut body = String::new();
+            wat_stmts(&prog, &mut body);
+            let mut result = String::from("(local.get 0)");
+            for i in 1..LOCALS {
+                result = format!("(i64.add (i64.mul {result} (i64.const 3)) (local.get {i}))");
+            }
+            let wat = format!(
+                r#"(module
             (func $mix (param i64 i64) (result i64)
               (i64.xor (i64.add (i64.mul (local.get 0) (i64.const 31)) (local.get 1))
                        (i64.shr_s (local.get 0) (i64.const 3))))
@@ -356,28 +400,29 @@ fn random_programs_agree_with_the_reference() {
               (local i64 i64 i64 i64 i64 i32 i32)
               {body}
               (i64.add {result} (i64.extend_i32_s (local.get {I32_LOCAL})))))"#
-        );
-        let inst = instantiate(&wat);
-        let _s = scope();
-        // SAFETY: (i64, i64, i64) -> i64.
-        let f: extern "sysv64" fn(*mut u8, i64, i64, i64) -> i64 = unsafe { inst.get("f") };
-        for args in [[1i64, 2, 3], [-7, i64::MAX, 0x1234_5678_9abc], [0, 0, -1]] {
-            let mut env = Env {
-                l: [0; LOCALS],
-                x: 0,
-            };
-            env.l[..3].copy_from_slice(&args);
-            exec(&prog, &mut env);
-            let mut want = env.l[0];
-            for i in 1..LOCALS {
-                want = want.wrapping_mul(3).wrapping_add(env.l[i]);
-            }
-            want = want.wrapping_add(env.x as i64);
-            assert_eq!(
-                f(inst.vmctx_ptr(), args[0], args[1], args[2]),
-                want,
-                "round {round}:\n{wat}"
             );
+            let inst = instantiate(&wat);
+            let _s = scope();
+            // SAFETY: (i64, i64, i64) -> i64.
+            let f: extern "sysv64" fn(*mut u8, i64, i64, i64) -> i64 = unsafe { inst.get("f") };
+            for args in [[1i64, 2, 3], [-7, i64::MAX, 0x1234_5678_9abc], [0, 0, -1]] {
+                let mut env = Env {
+                    l: [0; LOCALS],
+                    x: 0,
+                };
+                env.l[..3].copy_from_slice(&args);
+                exec(&prog, &mut env);
+                let mut want = env.l[0];
+                for i in 1..LOCALS {
+                    want = want.wrapping_mul(3).wrapping_add(env.l[i]);
+                }
+                want = want.wrapping_add(env.x as i64);
+                assert_eq!(
+                    f(inst.vmctx_ptr(), args[0], args[1], args[2]),
+                    want,
+                    "round {round}:\n{wat}"
+                );
+            }
         }
     }
 }
