@@ -1,8 +1,113 @@
-//! Kiln's baseline tier: a single-pass compiler in the style of V8's Liftoff.
+//! Kiln's baseline tier: a single-pass compiler from WebAssembly to x86-64 in the style of
+//! V8's Liftoff and Wasmtime's Winch.
 //!
-//! It will walk each function body once with wasmparser's operator reader, keeping an abstract
-//! value stack of registers, stack slots and constants, emit x86-64 through
-//! `kiln-assembler-x64`, and produce a `kiln_abi::CompiledFunction`. Nothing is implemented
-//! yet; see the project issues.
+//! [`compile_function`] walks one function body once with wasmparser's operator reader, with
+//! no intermediate representation. It keeps an abstract value stack whose entries are a
+//! register, a frame slot or a constant ([`value_stack`]), a register cache with use counts
+//! that spills only when it runs out ([`regalloc`]), and merge states computed once per
+//! control-flow join and reached with parallel moves ([`control`]). Code follows
+//! [`kiln_abi::calling_convention`] exactly, so baseline and optimized functions call each
+//! other, and is returned as a [`kiln_abi::CompiledFunction`] ready for the code manager.
+//!
+//! ```
+//! let wasm = wat::parse_str("(module (func (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))").unwrap();
+//! let module = kiln_decoder::decode(&wasm, &Default::default()).unwrap();
+//! let options = kiln_codegen_baseline::CompileOptions::default();
+//! let compiled = kiln_codegen_baseline::compile_function(&module, 0, &options).unwrap();
+//! assert!(!compiled.code.is_empty());
+//! ```
+//!
+//! Functions compile independently and the compiler holds no global state: compile them on
+//! as many threads as wanted, sharing one [`CompileEnv`] per module.
 
 #![deny(missing_docs)]
+
+mod compiler;
+pub mod control;
+mod error;
+pub mod frame;
+pub mod masm;
+pub mod regalloc;
+pub mod value_stack;
+
+pub use error::CompileError;
+pub use kiln_assembler_x64::CpuFeatures;
+
+use kiln_abi::{CompiledFunction, VMContextLayout};
+use kiln_decoder::Module;
+
+/// How memory accesses are kept inside their memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BoundsChecks {
+    /// Rely on guard regions: the runtime reserves 4 GiB plus a 2 GiB guard after each
+    /// 32-bit memory, so accesses with offsets below 2 GiB need no check and fault in the
+    /// guard; the faulting instruction is a recorded trap site.
+    Guard,
+    /// Compare every access with `VMMemoryDefinition.length` and trap out of line.
+    Explicit,
+}
+
+/// Options of one compilation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CompileOptions {
+    /// Bounds-check strategy.
+    pub bounds_checks: BoundsChecks,
+    /// Charge the tier-up budget at function entry and loop back edges, calling
+    /// `BuiltinId::TierUp` when it runs out.
+    pub tier_up: bool,
+    /// Instruction-set extensions the code may use.
+    pub cpu: CpuFeatures,
+}
+
+impl Default for CompileOptions {
+    /// Guard regions, tier-up on, the running CPU's features.
+    fn default() -> CompileOptions {
+        CompileOptions {
+            bounds_checks: BoundsChecks::Guard,
+            tier_up: true,
+            cpu: CpuFeatures::detect(),
+        }
+    }
+}
+
+/// What compiling any function of one module needs, computed once per module.
+#[derive(Debug)]
+pub struct CompileEnv<'m> {
+    module: &'m Module,
+    layout: VMContextLayout,
+}
+
+impl<'m> CompileEnv<'m> {
+    /// The environment for `module`. Cost: O(module index spaces), once.
+    pub fn new(module: &'m Module) -> CompileEnv<'m> {
+        CompileEnv {
+            module,
+            layout: VMContextLayout::new(module),
+        }
+    }
+
+    /// The `VMContext` layout generated code assumes.
+    pub fn layout(&self) -> &VMContextLayout {
+        &self.layout
+    }
+
+    /// Compiles defined function `func_index` (an index in the module's function index
+    /// space). Cost: linear in the body size, plus the locals at each control-flow join.
+    pub fn compile(
+        &self,
+        func_index: u32,
+        options: &CompileOptions,
+    ) -> Result<CompiledFunction, CompileError> {
+        compiler::FuncCompiler::new(self.module, &self.layout, options, func_index)?.compile()
+    }
+}
+
+/// Compiles defined function `func_index` of a validated `module`. To compile many functions
+/// of one module, build a [`CompileEnv`] once instead.
+pub fn compile_function(
+    module: &Module,
+    func_index: u32,
+    options: &CompileOptions,
+) -> Result<CompiledFunction, CompileError> {
+    CompileEnv::new(module).compile(func_index, options)
+}

@@ -1,0 +1,215 @@
+//! The control stack and merges at control-flow joins.
+//!
+//! Every block, loop and if has a *merge state*: where each value lives when control reaches
+//! its label (the block's end, or a loop's header). It is computed once, from the first edge
+//! that reaches the label (the first branch, or the fallthrough), and every other edge moves
+//! its values into it with one parallel move ([`transfer`]). Loops compute it on entry, since
+//! the header is bound before any back edge is seen.
+//!
+//! Choosing the merge state ([`merge_target`]): registers stay where the first edge had them
+//! (each register at most once), so a value that lives in a register across a block needs no
+//! move on the common path; constants among the locals get a free register while a few remain,
+//! else their slots (another edge may have changed the local); constants among the operands
+//! below the block stay constants (code inside a block cannot change them); constant results
+//! get a free register if one remains.
+
+use crate::error::{CompileError, Result};
+use crate::frame;
+use crate::masm::{self, Dst, Move, Src};
+use crate::regalloc::{RegCache, RegSet};
+use crate::value_stack::{Kind, Loc, Value};
+use kiln_assembler_x64::{Assembler, Label};
+use smallvec::SmallVec;
+
+/// What opened a control frame.
+#[derive(Clone, Debug)]
+pub enum ControlKind {
+    /// The function body: branching to it returns.
+    Function,
+    /// `block`.
+    Block,
+    /// `loop`: branches go to the header.
+    Loop,
+    /// `if` before its `else`: the state at the `if` and the label of the else arm.
+    If {
+        /// Where the false condition jumps.
+        else_label: Label,
+        /// The value stack the else arm starts with.
+        else_state: Vec<Value>,
+    },
+    /// The `else` arm of an `if`.
+    Else,
+}
+
+/// One entry of the control stack.
+#[derive(Clone, Debug)]
+pub struct Control {
+    /// What kind of construct.
+    pub kind: ControlKind,
+    /// The branch target: end of a block/if, header of a loop.
+    pub label: Label,
+    /// Stack height below the block's parameters.
+    pub base: usize,
+    /// Parameter types (the values on top of the stack at entry).
+    pub params: SmallVec<[Kind; 4]>,
+    /// Result types.
+    pub results: SmallVec<[Kind; 4]>,
+    /// Where values live at the label, once known (length `base + branch arity`).
+    pub merge: Option<Vec<Value>>,
+    /// Whether the code before the block was reachable.
+    pub reachable_at_entry: bool,
+    /// Wasm offset where the construct began (loop budgets are charged its size).
+    pub start_offset: u32,
+}
+
+impl Control {
+    /// How many values a branch to this frame carries: a loop's parameters, else its results.
+    pub fn branch_arity(&self) -> usize {
+        match self.kind {
+            ControlKind::Loop => self.params.len(),
+            _ => self.results.len(),
+        }
+    }
+
+    /// The types a branch carries.
+    pub fn branch_kinds(&self) -> &[Kind] {
+        match self.kind {
+            ControlKind::Loop => &self.params,
+            _ => &self.results,
+        }
+    }
+}
+
+/// Registers of each file a merge state leaves free when it gives constant locals registers.
+const KEEP_FREE_REGS: usize = 3;
+
+/// The merge state for a label reached first from `source`, keeping `base` entries below and
+/// the top `arity` values as results. `num_locals` entries at the bottom are locals; those
+/// that are constants in `source` get registers while enough stay free (another edge, or the
+/// next loop iteration, likely holds a different value), else their slots.
+pub fn merge_target(source: &[Value], base: usize, arity: usize, num_locals: usize) -> Vec<Value> {
+    let mut used = RegSet::EMPTY;
+    let mut target = Vec::with_capacity(base + arity);
+    let top = source.len() - arity;
+    let take_reg = |v: &Value, used: &mut RegSet| -> Option<Loc> {
+        match v.loc {
+            Loc::Reg(r) if !used.contains(r) => {
+                used.insert(r);
+                Some(Loc::Reg(r))
+            }
+            _ => None,
+        }
+    };
+    for (pos, v) in source[..base].iter().enumerate() {
+        let loc = match v.loc {
+            Loc::Const(c) if pos >= num_locals => Loc::Const(c),
+            _ => take_reg(v, &mut used).unwrap_or(Loc::Stack),
+        };
+        target.push(Value { kind: v.kind, loc });
+    }
+    let mut pending_consts = SmallVec::<[usize; 4]>::new();
+    for v in &source[top..] {
+        let loc = take_reg(v, &mut used).unwrap_or(Loc::Stack);
+        if matches!(v.loc, Loc::Const(_)) {
+            pending_consts.push(target.len());
+        }
+        target.push(Value { kind: v.kind, loc });
+    }
+    for (pos, v) in source[..base.min(num_locals)].iter().enumerate() {
+        if matches!(v.loc, Loc::Const(_)) {
+            pending_consts.push(pos);
+        }
+    }
+    // Constant results (and loop locals): a register nobody in the merge state uses, if any.
+    let empty = RegCache::default();
+    for i in pending_consts {
+        let class = target[i].kind.class();
+        let free = RegCache::candidates(class)
+            .filter(|&r| !used.contains(r))
+            .count();
+        if i < base && free <= KEEP_FREE_REGS {
+            continue;
+        }
+        if let Some(r) = empty.free(target[i].kind.class(), used) {
+            used.insert(r);
+            target[i].loc = Loc::Reg(r);
+        }
+    }
+    target
+}
+
+/// Emits the moves taking the values of `source` to `target` (a merge state of length
+/// `base + arity`): the entries below `base` stay at their positions, the top `arity` values
+/// of `source` become positions `base..`. `source` is not changed, so this can run on a
+/// conditional path; the values of `source` above `base` are dead afterwards, so their slots
+/// may be overwritten.
+pub fn transfer(
+    asm: &mut Assembler,
+    source: &[Value],
+    target: &[Value],
+    base: usize,
+) -> Result<()> {
+    let arity = target.len() - base;
+    let top = source.len() - arity;
+    // Results spilled at other positions move down to their own slots first, in increasing
+    // order: a slot is written only after every value read from it has moved.
+    for i in 0..arity {
+        if source[top + i].loc == Loc::Stack && top != base {
+            masm::copy_mem(asm, frame::slot(base + i), frame::slot(top + i));
+        }
+    }
+    let mut moves = Vec::new();
+    for (pos, t) in target.iter().enumerate() {
+        let v = if pos < base {
+            source[pos]
+        } else {
+            source[top + pos - base]
+        };
+        let src = match v.loc {
+            Loc::Reg(r) => Src::Reg(r),
+            Loc::Stack => Src::Mem(frame::slot(pos)),
+            Loc::Const(c) => Src::Const(c),
+        };
+        let dst = match t.loc {
+            Loc::Reg(r) => Dst::Reg(r),
+            Loc::Stack => Dst::Mem(frame::slot(pos)),
+            Loc::Const(c) => {
+                if v.loc != Loc::Const(c) {
+                    return Err(CompileError::Assembler(format!(
+                        "merge expects constant {c} at position {pos}, found {:?}",
+                        v.loc
+                    )));
+                }
+                continue;
+            }
+        };
+        let noop = match (dst, src) {
+            (Dst::Reg(d), Src::Reg(s)) => d == s,
+            (Dst::Mem(d), Src::Mem(s)) => d == s,
+            _ => false,
+        };
+        if !noop {
+            moves.push(Move {
+                dst,
+                src,
+                kind: t.kind,
+            });
+        }
+    }
+    masm::execute(asm, &moves)
+}
+
+/// Whether [`transfer`] from `source` to `target` would emit nothing.
+pub fn is_noop(source: &[Value], target: &[Value], base: usize) -> bool {
+    let arity = target.len() - base;
+    let top = source.len() - arity;
+    (top == base || source[top..].iter().all(|v| v.loc != Loc::Stack))
+        && target.iter().enumerate().all(|(pos, t)| {
+            let v = if pos < base {
+                source[pos]
+            } else {
+                source[top + pos - base]
+            };
+            v.loc == t.loc
+        })
+}

@@ -1,0 +1,291 @@
+//! A minimal instance for executing baseline code in tests: every defined function compiled
+//! and published into a native module, and a hand-built `VMContext`.
+//!
+//! Calling convention note: generated code uses Cranelift's `tail` convention (vmctx in rdi,
+//! integer arguments in rsi, rdx, rcx, r8, r9, floats in xmm0-7, results in rax / xmm0). For a
+//! signature with at most 5 integer parameters, at most 8 float parameters and one result,
+//! that coincides with System V, so tests call the jump-table slot as an
+//! `extern "sysv64" fn(vmctx, ...) -> r`. Other shapes are exercised by wasm-to-wasm calls.
+
+#![allow(dead_code)]
+
+use kiln_abi::{
+    BuiltinId, CompiledFunction, Place, VMContextLayout, VMFuncRef, VMMemoryDefinition,
+    VMTableDefinition,
+};
+use kiln_code_manager::{CodeKind, CodeManager, CodeManagerConfig, ExecutionScope, NativeModule};
+use kiln_codegen_baseline::{BoundsChecks, CompileEnv, CompileOptions};
+use kiln_decoder::{ConstOp, ElementItems, ElementKind, Module};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub static TIER_UP_CALLS: AtomicU32 = AtomicU32::new(0);
+
+extern "sysv64" fn tier_up(_vmctx: *mut u8, _func: u64) -> u64 {
+    TIER_UP_CALLS.fetch_add(1, Ordering::SeqCst);
+    0
+}
+
+/// `memory.grow` for the test's fixed buffer: succeeds while the buffer has room.
+extern "sysv64" fn memory_grow(vmctx: *mut u8, _mem: u64, delta: u64) -> u64 {
+    // SAFETY: the test instance stores a pointer to its memory definition at a known place.
+    unsafe {
+        let def = *(vmctx.add(GROW_DEF_SLOT.load(Ordering::SeqCst) as usize)
+            as *mut *mut VMMemoryDefinition);
+        let old = (*def).length as u64 / 65536;
+        if old + delta > 4 {
+            return u64::MAX;
+        }
+        (*def).length = ((old + delta) * 65536) as usize;
+        old
+    }
+}
+
+static GROW_DEF_SLOT: AtomicU32 = AtomicU32::new(0);
+
+/// Calls of the recording builtins: (builtin, operands after the vmctx).
+pub static BUILTIN_CALLS: std::sync::Mutex<Vec<(BuiltinId, Vec<u64>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+macro_rules! recorder {
+    ($name:ident, $id:expr, $($arg:ident),*) => {
+        extern "sysv64" fn $name(_vmctx: *mut u8, $($arg: u64),*) -> u64 {
+            BUILTIN_CALLS.lock().unwrap().push(($id, vec![$($arg),*]));
+            77
+        }
+    };
+}
+
+recorder!(rec_memory_copy, BuiltinId::MemoryCopy, a, b, c, d, e);
+recorder!(rec_memory_fill, BuiltinId::MemoryFill, a, b, c, d);
+recorder!(rec_memory_init, BuiltinId::MemoryInit, a, b, c, d, e);
+recorder!(rec_data_drop, BuiltinId::DataDrop, a);
+recorder!(rec_table_grow, BuiltinId::TableGrow, a, b, c);
+recorder!(rec_table_fill, BuiltinId::TableFill, a, b, c, d);
+recorder!(rec_table_copy, BuiltinId::TableCopy, a, b, c, d, e);
+recorder!(rec_table_init, BuiltinId::TableInit, a, b, c, d, e);
+recorder!(rec_elem_drop, BuiltinId::ElemDrop, a);
+
+pub struct Instance {
+    pub module: Module,
+    pub layout: VMContextLayout,
+    pub compiled: Vec<CompiledFunction>,
+    pub native: NativeModule,
+    _manager: CodeManager,
+    pub vmctx: Vec<u128>,
+    pub memory: Vec<u8>,
+    pub tables: Vec<Vec<usize>>,
+    /// Entry points of the imported functions, in order.
+    pub imports: Vec<usize>,
+    builtins: Box<[usize; BuiltinId::COUNT]>,
+}
+
+pub fn options() -> CompileOptions {
+    CompileOptions {
+        tier_up: false,
+        ..CompileOptions::default()
+    }
+}
+
+pub fn instantiate(wat: &str) -> Instance {
+    instantiate_with(wat, &options())
+}
+
+pub fn decode(wat: &str) -> Module {
+    let wasm = wat::parse_str(wat).expect("valid wat");
+    kiln_decoder::decode(&wasm, &Default::default()).expect("valid module")
+}
+
+pub fn instantiate_with(wat: &str, opts: &CompileOptions) -> Instance {
+    instantiate_with_imports(wat, opts, &[])
+}
+
+/// Like [`instantiate_with`], with the entry points of the imported functions (host
+/// functions whose signature coincides with System V, see above).
+pub fn instantiate_with_imports(wat: &str, opts: &CompileOptions, imports: &[usize]) -> Instance {
+    let module = decode(wat);
+    let env = CompileEnv::new(&module);
+    let layout = env.layout().clone();
+    let imported = module.num_imported_functions;
+    let compiled: Vec<CompiledFunction> = (imported..module.functions.len() as u32)
+        .map(|i| {
+            env.compile(i, opts)
+                .unwrap_or_else(|e| panic!("function {i}: {e}"))
+        })
+        .collect();
+    let manager = CodeManager::new(CodeManagerConfig {
+        code_space_per_module: 16 << 20,
+        lazy_compile_builtin: None,
+    });
+    let native = manager
+        .new_native_module(imported, module.num_defined_functions())
+        .unwrap();
+    for (k, f) in compiled.iter().enumerate() {
+        native
+            .publish(imported + k as u32, CodeKind::Baseline, f)
+            .unwrap();
+    }
+    let mut inst = Instance {
+        vmctx: vec![0u128; layout.size() as usize / 16 + 1],
+        memory: vec![0u8; 4 * 65536 + 64],
+        tables: Vec::new(),
+        imports: imports.to_vec(),
+        builtins: Box::new([0; BuiltinId::COUNT]),
+        module,
+        layout,
+        compiled,
+        native,
+        _manager: manager,
+    };
+    inst.builtins[BuiltinId::TierUp as usize] = tier_up as *const () as usize;
+    inst.builtins[BuiltinId::MemoryGrow as usize] = memory_grow as *const () as usize;
+    let recorders: [(BuiltinId, usize); 9] = [
+        (BuiltinId::MemoryCopy, rec_memory_copy as *const () as usize),
+        (BuiltinId::MemoryFill, rec_memory_fill as *const () as usize),
+        (BuiltinId::MemoryInit, rec_memory_init as *const () as usize),
+        (BuiltinId::DataDrop, rec_data_drop as *const () as usize),
+        (BuiltinId::TableGrow, rec_table_grow as *const () as usize),
+        (BuiltinId::TableFill, rec_table_fill as *const () as usize),
+        (BuiltinId::TableCopy, rec_table_copy as *const () as usize),
+        (BuiltinId::TableInit, rec_table_init as *const () as usize),
+        (BuiltinId::ElemDrop, rec_elem_drop as *const () as usize),
+    ];
+    for (id, f) in recorders {
+        inst.builtins[id as usize] = f;
+    }
+    inst.init_vmctx(opts);
+    inst
+}
+
+impl Instance {
+    pub fn vmctx_ptr(&self) -> *mut u8 {
+        self.vmctx.as_ptr() as *mut u8
+    }
+
+    fn at<T>(&self, off: u32) -> *mut T {
+        // SAFETY: offsets come from the layout, inside the block.
+        unsafe { self.vmctx_ptr().add(off as usize) as *mut T }
+    }
+
+    fn init_vmctx(&mut self, opts: &CompileOptions) {
+        let _ = opts;
+        let l = self.layout.clone();
+        // SAFETY: every write is at an offset of the layout, inside the zeroed block, with the
+        // type the layout documents there.
+        unsafe {
+            *self.at::<u32>(VMContextLayout::MAGIC) = VMContextLayout::MAGIC_VALUE;
+            // A limit 256 KiB below the current stack pointer: deep enough for every test.
+            let here = &l as *const _ as usize;
+            *self.at::<usize>(VMContextLayout::STACK_LIMIT) = here - (256 << 10);
+            *self.at::<usize>(VMContextLayout::BUILTINS) = self.builtins.as_ptr() as usize;
+            for (t, id) in self.module.signature_ids.iter().enumerate() {
+                *self.at::<u32>(l.signature_id(t as u32)) = *id;
+            }
+            for f in 0..self.module.num_defined_functions() {
+                *self.at::<i32>(l.tier_up_budget(f)) = 1000;
+            }
+            if !self.module.memories.is_empty() {
+                let Place::Inline(off) = l.memory(0) else {
+                    panic!("tests define their memory")
+                };
+                let def = self.at::<VMMemoryDefinition>(off);
+                (*def).base = self.memory.as_mut_ptr();
+                (*def).length = self.module.memories[0].initial as usize * 65536;
+                // A pointer to the definition for the grow builtin, in the last 16 bytes.
+                let slot = (self.vmctx.len() as u32 - 1) * 16;
+                *self.at::<usize>(slot) = def as usize;
+                GROW_DEF_SLOT.store(slot, Ordering::SeqCst);
+                for seg in &self.module.data {
+                    if let kiln_decoder::DataKind::Active { offset, .. } = &seg.kind {
+                        let at = offset.as_int_const().unwrap() as usize;
+                        let bytes = &self.module.wire_bytes[seg.range.clone()];
+                        self.memory[at..at + bytes.len()].copy_from_slice(bytes);
+                    }
+                }
+            }
+            for (g, global) in self.module.globals.iter().enumerate() {
+                let Place::Inline(off) = l.global(g as u32) else {
+                    panic!("tests define their globals")
+                };
+                let init = global.init.as_ref().unwrap();
+                let bits: u64 = match init.ops[0] {
+                    ConstOp::I32Const(v) => v as u32 as u64,
+                    ConstOp::I64Const(v) => v as u64,
+                    ConstOp::F32Const(b) => b as u64,
+                    ConstOp::F64Const(b) => b,
+                    _ => 0,
+                };
+                *self.at::<u64>(off) = bits;
+            }
+            for (k, &code) in self.imports.iter().enumerate() {
+                let imp = self.at::<kiln_abi::VMFunctionImport>(l.imported_function(k as u32));
+                (*imp).code = code as *const u8;
+                (*imp).vmctx = self.vmctx_ptr();
+            }
+            for f in self.module.num_imported_functions..self.module.functions.len() as u32 {
+                let r = self.at::<VMFuncRef>(l.funcref(f));
+                (*r).code = self.native.jump_table_slot(f).unwrap() as *const u8;
+                (*r).type_id = self.module.signature_ids
+                    [self.module.functions[f as usize].type_index as usize];
+                (*r).vmctx = self.vmctx_ptr();
+            }
+            self.tables = self
+                .module
+                .tables
+                .iter()
+                .map(|t| vec![0usize; t.ty.initial as usize])
+                .collect();
+            for seg in &self.module.elements {
+                if let (ElementKind::Active { table, offset }, ElementItems::Functions(fs)) =
+                    (&seg.kind, &seg.items)
+                {
+                    let at = offset.as_int_const().unwrap() as usize;
+                    for (k, f) in fs.iter().enumerate() {
+                        self.tables[*table as usize][at + k] =
+                            self.at::<u8>(l.funcref(*f)) as usize;
+                    }
+                }
+            }
+            for t in 0..self.tables.len() {
+                let Place::Inline(off) = l.table(t as u32) else {
+                    panic!("tests define their tables")
+                };
+                let def = self.at::<VMTableDefinition>(off);
+                (*def).base = self.tables[t].as_mut_ptr();
+                (*def).length = self.tables[t].len() as u32;
+            }
+        }
+    }
+
+    /// The entry of the exported function `name`, as `F` (an `extern "sysv64" fn` type whose
+    /// first parameter is the vmctx pointer).
+    ///
+    /// # Safety
+    /// `F` must match the export's signature under the coincidence described above.
+    pub unsafe fn get<F: Copy>(&self, name: &str) -> F {
+        let e = self
+            .module
+            .export(name)
+            .unwrap_or_else(|| panic!("no export {name}"));
+        let addr = self.native.jump_table_slot(e.index).unwrap();
+        assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<usize>());
+        // SAFETY: the caller vouches for the signature.
+        unsafe { std::mem::transmute_copy(&addr) }
+    }
+
+    pub fn compiled_export(&self, name: &str) -> &CompiledFunction {
+        let e = self.module.export(name).unwrap();
+        &self.compiled[(e.index - self.module.num_imported_functions) as usize]
+    }
+}
+
+/// Enters an execution scope for calls into published code.
+pub fn scope() -> ExecutionScope {
+    ExecutionScope::enter()
+}
+
+pub fn explicit() -> CompileOptions {
+    CompileOptions {
+        bounds_checks: BoundsChecks::Explicit,
+        ..options()
+    }
+}
