@@ -1,0 +1,197 @@
+//! Synchronous compilation with the baseline tier, on several threads.
+
+use crate::EngineError;
+use kiln_code_manager::{
+    CodeKind, CodeManager, CodeManagerConfig, NativeModule, PublishMode, PublishRequest,
+};
+use kiln_codegen_baseline::{CompileEnv, CompileOptions};
+use kiln_decoder::{Features, Module};
+use kiln_runtime::{
+    BoundsChecks, Imports, Instance, InstantiationError, Runtime, RuntimeConfig, Store,
+};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How the engine compiles and runs code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Proposals accepted beyond WebAssembly 2.0.
+    pub features: Features,
+    /// Guard regions or explicit checks; compiled code and memories must agree.
+    pub bounds_checks: BoundsChecks,
+    /// Threads compiling one module's functions (at least 1).
+    pub compile_threads: usize,
+    /// Bytes of stack wasm may use below the host frame that enters it.
+    pub max_wasm_stack: usize,
+}
+
+impl Default for EngineConfig {
+    /// WebAssembly 2.0, guard regions, one compile thread per core, the runtime's default stack.
+    fn default() -> EngineConfig {
+        EngineConfig {
+            features: Features::default(),
+            bounds_checks: BoundsChecks::Guard,
+            compile_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_wasm_stack: RuntimeConfig::default().max_wasm_stack,
+        }
+    }
+}
+
+/// Compiles modules and owns what their code needs: the code manager and the runtime.
+/// Shared by reference across threads.
+#[derive(Debug)]
+pub struct Engine {
+    config: EngineConfig,
+    code_manager: CodeManager,
+    runtime: Runtime,
+}
+
+/// A module compiled by an [`Engine`]: the decoded module and its published code.
+#[derive(Debug)]
+pub struct CompiledModule {
+    module: Arc<Module>,
+    native: NativeModule,
+    compile_time: Duration,
+    code_size: usize,
+}
+
+impl Engine {
+    /// An engine with `config`.
+    pub fn new(config: EngineConfig) -> Engine {
+        let runtime = Runtime::new(RuntimeConfig {
+            bounds_checks: config.bounds_checks,
+            max_wasm_stack: config.max_wasm_stack,
+            ..RuntimeConfig::default()
+        });
+        let code_manager = CodeManager::new(CodeManagerConfig::default());
+        Engine {
+            config,
+            code_manager,
+            runtime,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The runtime instances of this engine's modules run in.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// Decodes, validates and compiles every function of `wasm` with the baseline tier, then
+    /// publishes the code in one batch. Cost: decoding plus compilation, divided over
+    /// [`EngineConfig::compile_threads`] threads.
+    pub fn compile(&self, wasm: &[u8]) -> Result<CompiledModule, EngineError> {
+        let start = Instant::now();
+        let module = Arc::new(
+            kiln_decoder::decode(wasm, &self.config.features).map_err(EngineError::Decode)?,
+        );
+        let native = self
+            .code_manager
+            .new_native_module(
+                module.num_imported_functions,
+                module.num_defined_functions(),
+            )
+            .map_err(EngineError::Code)?;
+        let compiled = self.compile_functions(&module)?;
+        let requests: Vec<PublishRequest<'_>> = compiled
+            .iter()
+            .map(|(func_index, function)| PublishRequest {
+                func_index: *func_index,
+                kind: CodeKind::Baseline,
+                function,
+                mode: PublishMode::Normal,
+            })
+            .collect();
+        native.publish_batch(&requests).map_err(EngineError::Code)?;
+        let code_size = compiled.iter().map(|(_, f)| f.code.len()).sum();
+        Ok(CompiledModule {
+            module,
+            native,
+            compile_time: start.elapsed(),
+            code_size,
+        })
+    }
+
+    /// Compiles every defined function, splitting the indices over the compile threads.
+    fn compile_functions(
+        &self,
+        module: &Module,
+    ) -> Result<Vec<(u32, kiln_abi::CompiledFunction)>, EngineError> {
+        let env = CompileEnv::new(module);
+        let options = CompileOptions {
+            bounds_checks: match self.config.bounds_checks {
+                BoundsChecks::Guard => kiln_codegen_baseline::BoundsChecks::Guard,
+                BoundsChecks::Explicit => kiln_codegen_baseline::BoundsChecks::Explicit,
+            },
+            // No optimizing tier yet: nothing would use the budget.
+            tier_up: false,
+            ..CompileOptions::default()
+        };
+        let first = module.num_imported_functions;
+        let indices: Vec<u32> = (first..module.functions.len() as u32).collect();
+        let threads = self.config.compile_threads.clamp(1, indices.len().max(1));
+        let chunk = indices.len().div_ceil(threads).max(1);
+        let compile_chunk = |chunk: &[u32]| {
+            chunk
+                .iter()
+                .map(|&i| {
+                    env.compile(i, &options)
+                        .map(|f| (i, f))
+                        .map_err(|error| EngineError::Compile {
+                            func_index: i,
+                            error,
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        if threads == 1 {
+            return compile_chunk(&indices);
+        }
+        std::thread::scope(|scope| {
+            let jobs: Vec<_> = indices
+                .chunks(chunk)
+                .map(|c| scope.spawn(move || compile_chunk(c)))
+                .collect();
+            let mut all = Vec::with_capacity(indices.len());
+            for job in jobs {
+                all.extend(job.join().expect("a compile thread panicked")?);
+            }
+            Ok(all)
+        })
+    }
+}
+
+impl CompiledModule {
+    /// The decoded module.
+    pub fn module(&self) -> &Arc<Module> {
+        &self.module
+    }
+
+    /// The published code: jump table, functions, metadata.
+    pub fn native_module(&self) -> &NativeModule {
+        &self.native
+    }
+
+    /// Wall time from bytes to published code.
+    pub fn compile_time(&self) -> Duration {
+        self.compile_time
+    }
+
+    /// Bytes of machine code generated for the module's functions.
+    pub fn code_size(&self) -> usize {
+        self.code_size
+    }
+
+    /// Instantiates the module in `store` with `imports`.
+    pub fn instantiate(
+        &self,
+        store: &Store,
+        imports: &Imports,
+    ) -> Result<Instance, InstantiationError> {
+        Instance::new(store, &self.module, &self.native, imports)
+    }
+}
