@@ -14,8 +14,10 @@ pub enum TrapCode {
     Unreachable = 0,
     /// A load or store outside the bounds of a linear memory.
     MemoryOutOfBounds,
-    /// A table access (`table.get`/`set`/`fill`/`copy`/`init`, `call_indirect`) out of bounds.
+    /// A table access (`table.get`/`set`/`fill`/`copy`/`init`) out of bounds.
     TableOutOfBounds,
+    /// `call_indirect` with an index past the end of the table.
+    UndefinedElement,
     /// `call_indirect` through a null table entry.
     IndirectCallToNull,
     /// `call_indirect` to a function whose signature differs from the expected one.
@@ -28,10 +30,6 @@ pub enum TrapCode {
     BadConversionToInteger,
     /// The wasm call stack exceeded its limit.
     StackOverflow,
-    /// A `table.get`/`call_indirect` of an element that was never initialized.
-    UninitializedElement,
-    /// `memory.init`/`memory.copy`/`memory.fill` or `table.*` bulk operation out of bounds.
-    BulkOutOfBounds,
     /// A null reference where a non-null one is required (`ref.as_non_null`, `call_ref`).
     NullReference,
     /// A host function returned an error or panicked.
@@ -40,18 +38,17 @@ pub enum TrapCode {
 
 impl TrapCode {
     /// Every trap code, in discriminant order.
-    pub const ALL: [TrapCode; 13] = [
+    pub const ALL: [TrapCode; 12] = [
         TrapCode::Unreachable,
         TrapCode::MemoryOutOfBounds,
         TrapCode::TableOutOfBounds,
+        TrapCode::UndefinedElement,
         TrapCode::IndirectCallToNull,
         TrapCode::BadSignature,
         TrapCode::IntegerDivideByZero,
         TrapCode::IntegerOverflow,
         TrapCode::BadConversionToInteger,
         TrapCode::StackOverflow,
-        TrapCode::UninitializedElement,
-        TrapCode::BulkOutOfBounds,
         TrapCode::NullReference,
         TrapCode::HostError,
     ];
@@ -66,15 +63,14 @@ impl TrapCode {
         match self {
             TrapCode::Unreachable => "unreachable",
             TrapCode::MemoryOutOfBounds => "out of bounds memory access",
-            TrapCode::TableOutOfBounds => "undefined element",
+            TrapCode::TableOutOfBounds => "out of bounds table access",
+            TrapCode::UndefinedElement => "undefined element",
             TrapCode::IndirectCallToNull => "uninitialized element",
             TrapCode::BadSignature => "indirect call type mismatch",
             TrapCode::IntegerDivideByZero => "integer divide by zero",
             TrapCode::IntegerOverflow => "integer overflow",
             TrapCode::BadConversionToInteger => "invalid conversion to integer",
             TrapCode::StackOverflow => "call stack exhausted",
-            TrapCode::UninitializedElement => "uninitialized element",
-            TrapCode::BulkOutOfBounds => "out of bounds table access",
             TrapCode::NullReference => "null reference",
             TrapCode::HostError => "host function error",
         }

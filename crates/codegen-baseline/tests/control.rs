@@ -377,7 +377,7 @@ fn call_indirect_and_table_ops() {
         .map(|t| t.trap)
         .collect();
     for t in [
-        kiln_abi::TrapCode::TableOutOfBounds,
+        kiln_abi::TrapCode::UndefinedElement,
         kiln_abi::TrapCode::IndirectCallToNull,
         kiln_abi::TrapCode::BadSignature,
     ] {

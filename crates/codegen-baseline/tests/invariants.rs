@@ -83,7 +83,7 @@ fn trap_sites_and_positions_are_sorted_inside_the_code_and_point_at_traps() {
             TrapCode::IntegerOverflow,
             TrapCode::MemoryOutOfBounds,
             TrapCode::BadConversionToInteger,
-            TrapCode::TableOutOfBounds,
+            TrapCode::UndefinedElement,
             TrapCode::IndirectCallToNull,
             TrapCode::BadSignature,
             TrapCode::Unreachable,

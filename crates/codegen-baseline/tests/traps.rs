@@ -202,7 +202,7 @@ fn check(opts: &CompileOptions, guard: bool) {
         r(|v, f| {
             f.4(v, 2);
         }),
-        t(TrapCode::TableOutOfBounds)
+        t(TrapCode::UndefinedElement)
     );
     assert_eq!(
         r(|v, f| {

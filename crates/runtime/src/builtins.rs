@@ -172,14 +172,14 @@ builtin!(table_get, |inst, t, index, c, d, e| {
     elements
         .get(index as usize)
         .map(|&v| v as u64)
-        .ok_or(TrapCode::BulkOutOfBounds)
+        .ok_or(TrapCode::TableOutOfBounds)
 });
 
 builtin!(table_set, |inst, t, index, value, d, e| {
     let slot = table(inst, t)
         .elements
         .get_mut(index as usize)
-        .ok_or(TrapCode::BulkOutOfBounds)?;
+        .ok_or(TrapCode::TableOutOfBounds)?;
     *slot = value as usize;
     Ok(0)
 });
@@ -187,7 +187,7 @@ builtin!(table_set, |inst, t, index, value, d, e| {
 builtin!(table_fill, |inst, t, dst, value, len, e| {
     table(inst, t)
         .range(dst, len)
-        .ok_or(TrapCode::BulkOutOfBounds)?
+        .ok_or(TrapCode::TableOutOfBounds)?
         .fill(value as usize);
     Ok(0)
 });
@@ -198,7 +198,7 @@ builtin!(table_copy, |inst, dst_t, src_t, dst, src, len| {
         table(inst, src_t).elements.len() as u64,
     );
     if !in_bounds(dst, len, dl) || !in_bounds(src, len, sl) {
-        return Err(TrapCode::BulkOutOfBounds);
+        return Err(TrapCode::TableOutOfBounds);
     }
     if dst_t == src_t {
         let elements = &mut table(inst, dst_t).elements;
@@ -215,11 +215,11 @@ builtin!(table_init, |inst, t, segment, dst, src, len| {
     let elements = inst.elements.borrow();
     let items = elements[segment as usize].as_deref().unwrap_or(&[]);
     if !in_bounds(src, len, items.len() as u64) {
-        return Err(TrapCode::BulkOutOfBounds);
+        return Err(TrapCode::TableOutOfBounds);
     }
     table(inst, t)
         .range(dst, len)
-        .ok_or(TrapCode::BulkOutOfBounds)?
+        .ok_or(TrapCode::TableOutOfBounds)?
         .copy_from_slice(&items[src as usize..(src + len) as usize]);
     Ok(0)
 });

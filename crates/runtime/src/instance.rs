@@ -600,7 +600,7 @@ impl Instance {
                     let t = unsafe { &mut *t };
                     let dst = t
                         .range(offset, values.len() as u64)
-                        .ok_or_else(|| trap(TrapCode::BulkOutOfBounds))?;
+                        .ok_or_else(|| trap(TrapCode::TableOutOfBounds))?;
                     dst.copy_from_slice(&values);
                 }
             }

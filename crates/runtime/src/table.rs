@@ -150,7 +150,7 @@ impl Table {
         Some(Value::from_raw(&self.store, ty, raw as u128))
     }
 
-    /// Sets element `index` (a [`TrapCode::BulkOutOfBounds`] trap if out of bounds, a host
+    /// Sets element `index` (a [`TrapCode::TableOutOfBounds`] trap if out of bounds, a host
     /// error for a value of the wrong type or from another store).
     pub fn set(&self, index: u64, value: Value) -> Result<(), Trap> {
         self.check(&value)?;
@@ -158,7 +158,7 @@ impl Table {
         let slot = data
             .elements
             .get_mut(index as usize)
-            .ok_or_else(|| Trap::from_code(TrapCode::BulkOutOfBounds))?;
+            .ok_or_else(|| Trap::from_code(TrapCode::TableOutOfBounds))?;
         *slot = value.to_raw() as usize;
         Ok(())
     }

@@ -137,11 +137,11 @@ fn builtins_follow_the_spec() {
     let f_ref = call(TableGet, [0, 1, 0, 0, 0]).unwrap();
     assert_ne!(f_ref, 0);
     assert_eq!(call(TableGet, [0, 0, 0, 0, 0]), Ok(0));
-    assert_eq!(trap(TableGet, [0, 4, 0, 0, 0]), TrapCode::BulkOutOfBounds);
-    assert_eq!(trap(TableInit, [0, 0, 2, 0, 3]), TrapCode::BulkOutOfBounds);
-    assert_eq!(trap(TableInit, [0, 0, 0, 2, 2]), TrapCode::BulkOutOfBounds);
+    assert_eq!(trap(TableGet, [0, 4, 0, 0, 0]), TrapCode::TableOutOfBounds);
+    assert_eq!(trap(TableInit, [0, 0, 2, 0, 3]), TrapCode::TableOutOfBounds);
+    assert_eq!(trap(TableInit, [0, 0, 0, 2, 2]), TrapCode::TableOutOfBounds);
     assert_eq!(call(ElemDrop, [0, 0, 0, 0, 0]), Ok(0));
-    assert_eq!(trap(TableInit, [0, 0, 0, 0, 1]), TrapCode::BulkOutOfBounds);
+    assert_eq!(trap(TableInit, [0, 0, 0, 0, 1]), TrapCode::TableOutOfBounds);
     assert_eq!(
         call(TableInit, [0, 1, 4, 0, 0]),
         Ok(0),
@@ -150,11 +150,11 @@ fn builtins_follow_the_spec() {
     assert_eq!(call(TableSet, [0, 0, f_ref, 0, 0]), Ok(0));
     assert_eq!(
         trap(TableSet, [0, 4, f_ref, 0, 0]),
-        TrapCode::BulkOutOfBounds
+        TrapCode::TableOutOfBounds
     );
     assert_eq!(call(TableFill, [1, 0, 77, 2, 0]), Ok(0));
     assert_eq!(call(TableGet, [1, 1, 0, 0, 0]), Ok(77));
-    assert_eq!(trap(TableFill, [1, 1, 5, 2, 0]), TrapCode::BulkOutOfBounds);
+    assert_eq!(trap(TableFill, [1, 1, 5, 2, 0]), TrapCode::TableOutOfBounds);
     assert_eq!(
         call(TableGet, [1, 1, 0, 0, 0]),
         Ok(77),
@@ -162,7 +162,7 @@ fn builtins_follow_the_spec() {
     );
     assert_eq!(call(TableCopy, [0, 0, 2, 0, 2]), Ok(0));
     assert_eq!(call(TableGet, [0, 3, 0, 0, 0]), Ok(f_ref));
-    assert_eq!(trap(TableCopy, [0, 1, 3, 0, 2]), TrapCode::BulkOutOfBounds);
+    assert_eq!(trap(TableCopy, [0, 1, 3, 0, 2]), TrapCode::TableOutOfBounds);
     assert_eq!(call(TableGrow, [0, f_ref, 6, 0, 0]), Ok(4));
     assert_eq!(call(TableGrow, [0, 0, 1, 0, 0]), Ok(-1));
     assert_eq!(call(TableGet, [0, 9, 0, 0, 0]), Ok(f_ref));

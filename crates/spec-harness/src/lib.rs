@@ -8,12 +8,14 @@
 //! project knows about, each with a reason; a listed failure that starts passing is reported
 //! so the list cannot rot.
 //!
-//! The `engine` tests and `cargo xtask spec` share this crate; today's back end is
-//! [`ValidateBackend`], which decodes and validates modules without running them.
+//! The `engine` tests and `cargo xtask spec` share this crate. Two back ends: [`ValidateBackend`]
+//! decodes and validates modules without running them; [`EngineBackend`] compiles and runs
+//! them on a Kiln engine.
 
 #![deny(missing_docs)]
 
 mod backend;
+mod engine_backend;
 mod expected;
 mod modules;
 mod report;
@@ -22,6 +24,7 @@ mod suite;
 mod value;
 
 pub use backend::{Backend, ExecError, InstanceId, ValidateBackend};
+pub use engine_backend::EngineBackend;
 pub use expected::ExpectedFailures;
 pub use modules::{ScriptModule, script_modules};
 pub use report::{Counts, FileReport, Outcome, Summary};

@@ -35,6 +35,7 @@ pub fn run_file(
             current: None,
             named: HashMap::new(),
             definitions: HashMap::new(),
+            unavailable_registrations: HashMap::new(),
         };
         for directive in script.directives {
             let line = line_of(directive.span(), &text);
@@ -67,6 +68,8 @@ struct Run<'a> {
     named: HashMap<String, Module>,
     /// `module definition`s by name: their bytes, or why they cannot be used.
     definitions: HashMap<String, Result<Vec<u8>, Outcome>>,
+    /// Names whose `register` failed because the module was unsupported, with the reason.
+    unavailable_registrations: HashMap<String, String>,
 }
 
 /// The proposals (beyond `base`) a module needs to be valid, smallest set found greedily; `None`
@@ -123,7 +126,14 @@ impl Run<'_> {
                     self.backend.register(name, id);
                     Outcome::Passed
                 }
-                Err(outcome) => outcome,
+                Err(outcome) => {
+                    // Modules importing from it later are unavailable for the same reason.
+                    if let Outcome::Unsupported(reason) = &outcome {
+                        self.unavailable_registrations
+                            .insert(name.to_string(), reason.clone());
+                    }
+                    outcome
+                }
             },
             WastDirective::Invoke(invoke) => match self.invoke(invoke) {
                 Ok(_) => Outcome::Passed,
@@ -209,16 +219,36 @@ impl Run<'_> {
 
     /// Instantiates a valid module: the instance, or why it is unavailable, and the outcome.
     fn instantiate(&mut self, wasm: &[u8]) -> (Module, Outcome) {
+        if let Some(reason) = self.blocked_import(wasm) {
+            return (
+                Module::Unavailable(reason.clone()),
+                Outcome::Unsupported(reason),
+            );
+        }
         match self.backend.instantiate(wasm) {
             Ok(id) => (Module::Instance(id), Outcome::Passed),
-            Err(ExecError::Unsupported(reason)) => {
-                (Module::Unavailable(reason.clone()), Outcome::Unsupported(reason))
-            }
+            Err(ExecError::Unsupported(reason)) => (
+                Module::Unavailable(reason.clone()),
+                Outcome::Unsupported(reason),
+            ),
             Err(e) => (
                 Module::Unavailable("a module that failed".into()),
                 Outcome::Failed(e.to_string()),
             ),
         }
+    }
+
+    /// Why `wasm` cannot link, when it imports from a name whose module was unsupported.
+    fn blocked_import(&self, wasm: &[u8]) -> Option<String> {
+        if self.unavailable_registrations.is_empty() {
+            return None;
+        }
+        let module = decode(wasm, &Features::all()).ok()?;
+        let import = module
+            .imports
+            .iter()
+            .find(|i| self.unavailable_registrations.contains_key(&i.module))?;
+        Some(self.unavailable_registrations[&import.module].clone())
     }
 
     /// Makes `state` the current module, and `name`'s too when given.
@@ -300,6 +330,9 @@ impl Run<'_> {
         };
         if !self.backend.executes() {
             return Outcome::Unsupported("execution".into());
+        }
+        if let Some(reason) = self.blocked_import(&wasm) {
+            return Outcome::Unsupported(reason);
         }
         match self.backend.instantiate(&wasm) {
             Err(ExecError::Unsupported(reason)) => Outcome::Unsupported(reason),

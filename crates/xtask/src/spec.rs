@@ -1,6 +1,10 @@
 //! `cargo xtask spec`: runs the spec testsuite against one Kiln configuration.
 
-use kiln_spec_harness::{Backend, ExpectedFailures, Suite, Summary, ValidateBackend, run_file};
+use kiln_engine::EngineConfig;
+use kiln_engine::runtime::BoundsChecks;
+use kiln_spec_harness::{
+    Backend, EngineBackend, ExpectedFailures, Suite, Summary, ValidateBackend, run_file,
+};
 
 const USAGE: &str = "usage: cargo xtask spec [--mode validate|baseline|opt|tiered] \
 [--group core,bulk-memory,...|all] [--bounds-checks guard|explicit] [FILE...]";
@@ -41,11 +45,22 @@ fn parse(args: &[String]) -> Result<Options, String> {
 }
 
 /// The back end for a mode, or why it is not available.
-fn backend(mode: &str) -> Result<Box<dyn Backend>, String> {
+fn backend(mode: &str, bounds_checks: &str) -> Result<Box<dyn Backend>, String> {
+    let bounds_checks = match bounds_checks {
+        "explicit" => BoundsChecks::Explicit,
+        _ => BoundsChecks::Guard,
+    };
     match mode {
         "validate" => Ok(Box::new(ValidateBackend::default())),
-        "baseline" | "opt" | "tiered" => Err(format!(
-            "mode `{mode}` needs the runtime and its tier, which have not landed yet"
+        "baseline" => {
+            let config = EngineConfig {
+                bounds_checks,
+                ..EngineConfig::default()
+            };
+            Ok(Box::new(EngineBackend::new(mode, config)))
+        }
+        "opt" | "tiered" => Err(format!(
+            "mode `{mode}` needs the optimizing tier, which has not landed yet"
         )),
         other => Err(format!("unknown mode `{other}`")),
     }
@@ -64,15 +79,10 @@ pub fn run(args: &[String]) -> i32 {
         eprintln!("spec testsuite not found: set KILN_SPEC_TESTSUITE to its folder");
         return 2;
     };
-    let mut backend = match backend(&options.mode) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("{e}");
-            return 2;
-        }
-    };
-    // Bounds-check mode applies to executing back ends; validation has no memory accesses.
-    let _ = &options.bounds_checks;
+    if let Err(e) = backend(&options.mode, &options.bounds_checks) {
+        eprintln!("{e}");
+        return 2;
+    }
     let files = if options.files.is_empty() {
         let groups: Vec<&str> = options.groups.iter().map(String::as_str).collect();
         suite.files(if groups == ["all"] {
@@ -99,6 +109,8 @@ pub fn run(args: &[String]) -> i32 {
     let expected = ExpectedFailures::builtin();
     let mut summary = Summary::default();
     for file in &files {
+        // Each script gets a fresh back end: its own `spectest` instance and registrations.
+        let mut backend = backend(&options.mode, &options.bounds_checks).expect("checked above");
         let report = run_file(file, backend.as_mut(), &expected);
         println!("{report}");
         summary.add(report);

@@ -41,6 +41,6 @@
 ;;     72: pop     rbp
 ;;     73: ret
 ;;     74: ud2  ; trap: StackOverflow
-;;     76: ud2  ; trap: TableOutOfBounds
+;;     76: ud2  ; trap: UndefinedElement
 ;;     78: ud2  ; trap: IndirectCallToNull
 ;;     7a: ud2  ; trap: BadSignature
