@@ -16,25 +16,6 @@ impl StreamingProcessor for Sections {
     }
 }
 
-/// The module's binary encoding: the file itself, or its text compiled with `wat`.
-fn read_module(path: &Path) -> Result<Vec<u8>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if bytes.starts_with(b"\0asm")
-        || !matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("wat" | "wast")
-        )
-    {
-        return Ok(bytes);
-    }
-    wat::parse_bytes(&bytes)
-        .map(|b| b.into_owned())
-        .map_err(|mut e| {
-            e.set_path(path);
-            format!("invalid text module: {e}")
-        })
-}
-
 /// Decodes with every proposal on, so the summary can name the ones the module needs.
 fn decode(wasm: &[u8]) -> Result<(Module, Sections), DecodeError> {
     let mut sections = Sections::default();
@@ -61,7 +42,7 @@ fn proposals_needed(wasm: &[u8]) -> Vec<Proposal> {
 /// Runs the command; returns the exit status.
 pub fn run(file: &str) -> i32 {
     let path = Path::new(file);
-    let wasm = match read_module(path) {
+    let wasm = match crate::input::read_module(path) {
         Ok(wasm) => wasm,
         Err(e) => {
             eprintln!("error: {e}");
