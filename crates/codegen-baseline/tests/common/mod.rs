@@ -74,6 +74,8 @@ pub struct Instance {
     pub vmctx: Vec<u128>,
     pub memory: Vec<u8>,
     pub tables: Vec<Vec<usize>>,
+    /// Definitions of imported memories, tables and globals.
+    imported_defs: Vec<Box<[u128]>>,
     /// Entry points of the imported functions, in order.
     pub imports: Vec<usize>,
     builtins: Box<[usize; BuiltinId::COUNT]>,
@@ -129,6 +131,7 @@ pub fn instantiate_with_imports(wat: &str, opts: &CompileOptions, imports: &[usi
         memory: vec![0u8; 4 * 65536 + 64],
         tables: Vec::new(),
         imports: imports.to_vec(),
+        imported_defs: Vec::new(),
         builtins: Box::new([0; BuiltinId::COUNT]),
         module,
         layout,
@@ -166,6 +169,22 @@ impl Instance {
         unsafe { self.vmctx_ptr().add(off as usize) as *mut T }
     }
 
+    /// The definition at `place`: inline in the vmctx, or (imported) a zeroed block owned by
+    /// the instance whose address is stored in the vmctx.
+    fn place(&mut self, place: Place, size: usize) -> *mut u8 {
+        match place {
+            Place::Inline(off) => self.at::<u8>(off),
+            Place::Imported(off) => {
+                let block = vec![0u128; size.div_ceil(16)].into_boxed_slice();
+                let ptr = block.as_ptr() as *mut u8;
+                self.imported_defs.push(block);
+                // SAFETY: the offset is the import's pointer slot.
+                unsafe { *self.at::<usize>(off) = ptr as usize };
+                ptr
+            }
+        }
+    }
+
     fn init_vmctx(&mut self, opts: &CompileOptions) {
         let _ = opts;
         let l = self.layout.clone();
@@ -184,10 +203,8 @@ impl Instance {
                 *self.at::<i32>(l.tier_up_budget(f)) = 1000;
             }
             if !self.module.memories.is_empty() {
-                let Place::Inline(off) = l.memory(0) else {
-                    panic!("tests define their memory")
-                };
-                let def = self.at::<VMMemoryDefinition>(off);
+                let def = self.place(l.memory(0), std::mem::size_of::<VMMemoryDefinition>())
+                    as *mut VMMemoryDefinition;
                 (*def).base = self.memory.as_mut_ptr();
                 (*def).length = self.module.memories[0].initial as usize * 65536;
                 // A pointer to the definition for the grow builtin, in the last 16 bytes.
@@ -202,11 +219,13 @@ impl Instance {
                     }
                 }
             }
-            for (g, global) in self.module.globals.iter().enumerate() {
-                let Place::Inline(off) = l.global(g as u32) else {
-                    panic!("tests define their globals")
+            let globals = self.module.globals.clone();
+            for (g, global) in globals.iter().enumerate() {
+                let at = self.place(l.global(g as u32), 16) as *mut u64;
+                let Some(init) = global.init.as_ref() else {
+                    // An imported global starts at 0.
+                    continue;
                 };
-                let init = global.init.as_ref().unwrap();
                 let bits: u64 = match init.ops[0] {
                     ConstOp::I32Const(v) => v as u32 as u64,
                     ConstOp::I64Const(v) => v as u64,
@@ -214,7 +233,7 @@ impl Instance {
                     ConstOp::F64Const(b) => b,
                     _ => 0,
                 };
-                *self.at::<u64>(off) = bits;
+                *at = bits;
             }
             for (k, &code) in self.imports.iter().enumerate() {
                 let imp = self.at::<kiln_abi::VMFunctionImport>(l.imported_function(k as u32));
@@ -246,10 +265,8 @@ impl Instance {
                 }
             }
             for t in 0..self.tables.len() {
-                let Place::Inline(off) = l.table(t as u32) else {
-                    panic!("tests define their tables")
-                };
-                let def = self.at::<VMTableDefinition>(off);
+                let def = self.place(l.table(t as u32), std::mem::size_of::<VMTableDefinition>())
+                    as *mut VMTableDefinition;
                 (*def).base = self.tables[t].as_mut_ptr();
                 (*def).length = self.tables[t].len() as u32;
             }
