@@ -25,22 +25,25 @@ extern "sysv64" fn tier_up(_vmctx: *mut u8, _func: u64) -> u64 {
     0
 }
 
-/// `memory.grow` for the test's fixed buffer: succeeds while the buffer has room.
+/// Pages of the test memory buffer.
+pub const MEMORY_PAGES: u64 = 16;
+
+/// `memory.grow` for the test's fixed buffer: succeeds while the buffer has room and the
+/// memory's maximum allows.
 extern "sysv64" fn memory_grow(vmctx: *mut u8, _mem: u64, delta: u64) -> u64 {
-    // SAFETY: the test instance stores a pointer to its memory definition at a known place.
+    // SAFETY: the test instance keeps a pointer to its memory definition and its page limit
+    // in the 16 bytes before the vmctx.
     unsafe {
-        let def = *(vmctx.add(GROW_DEF_SLOT.load(Ordering::SeqCst) as usize)
-            as *mut *mut VMMemoryDefinition);
+        let def = *(vmctx.sub(16) as *mut *mut VMMemoryDefinition);
+        let limit = *(vmctx.sub(8) as *mut u64);
         let old = (*def).length as u64 / 65536;
-        if old + delta > 4 {
+        if old + delta > limit {
             return u64::MAX;
         }
         (*def).length = ((old + delta) * 65536) as usize;
         old
     }
 }
-
-static GROW_DEF_SLOT: AtomicU32 = AtomicU32::new(0);
 
 /// Calls of the recording builtins: (builtin, operands after the vmctx).
 pub static BUILTIN_CALLS: std::sync::Mutex<Vec<(BuiltinId, Vec<u64>)>> =
@@ -104,7 +107,15 @@ pub fn instantiate_with(wat: &str, opts: &CompileOptions) -> Instance {
 /// Like [`instantiate_with`], with the entry points of the imported functions (host
 /// functions whose signature coincides with System V, see above).
 pub fn instantiate_with_imports(wat: &str, opts: &CompileOptions, imports: &[usize]) -> Instance {
-    let module = decode(wat);
+    instantiate_module(decode(wat), opts, imports).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Compiles every defined function of `module` and instantiates it.
+pub fn instantiate_module(
+    module: Module,
+    opts: &CompileOptions,
+    imports: &[usize],
+) -> Result<Instance, kiln_codegen_baseline::CompileError> {
     let env = CompileEnv::new(&module);
     let layout = env.layout().clone();
     let imported = module.num_imported_functions;
@@ -128,7 +139,7 @@ pub fn instantiate_with_imports(wat: &str, opts: &CompileOptions, imports: &[usi
     }
     let mut inst = Instance {
         vmctx: vec![0u128; layout.size() as usize / 16 + 1],
-        memory: vec![0u8; 4 * 65536 + 64],
+        memory: vec![0u8; MEMORY_PAGES as usize * 65536 + 64],
         tables: Vec::new(),
         imports: imports.to_vec(),
         imported_defs: Vec::new(),
@@ -156,12 +167,14 @@ pub fn instantiate_with_imports(wat: &str, opts: &CompileOptions, imports: &[usi
         inst.builtins[id as usize] = f;
     }
     inst.init_vmctx(opts);
-    inst
+    Ok(inst)
 }
 
 impl Instance {
+    /// The vmctx: 16 bytes into the buffer (the first 16 hold the grow builtin's state).
     pub fn vmctx_ptr(&self) -> *mut u8 {
-        self.vmctx.as_ptr() as *mut u8
+        // SAFETY: the buffer is one u128 longer than the layout.
+        unsafe { (self.vmctx.as_ptr() as *mut u8).add(16) }
     }
 
     fn at<T>(&self, off: u32) -> *mut T {
@@ -207,10 +220,10 @@ impl Instance {
                     as *mut VMMemoryDefinition;
                 (*def).base = self.memory.as_mut_ptr();
                 (*def).length = self.module.memories[0].initial as usize * 65536;
-                // A pointer to the definition for the grow builtin, in the last 16 bytes.
-                let slot = (self.vmctx.len() as u32 - 1) * 16;
-                *self.at::<usize>(slot) = def as usize;
-                GROW_DEF_SLOT.store(slot, Ordering::SeqCst);
+                // The definition and page limit for the grow builtin, before the vmctx.
+                *(self.vmctx_ptr().sub(16) as *mut usize) = def as usize;
+                let max = self.module.memories[0].maximum.unwrap_or(u64::MAX);
+                *(self.vmctx_ptr().sub(8) as *mut u64) = max.min(MEMORY_PAGES);
                 for seg in &self.module.data {
                     if let kiln_decoder::DataKind::Active { offset, .. } = &seg.kind {
                         let at = offset.as_int_const().unwrap() as usize;
