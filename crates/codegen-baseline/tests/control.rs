@@ -289,7 +289,7 @@ fn check_memory(inst: &Instance) {
         assert_eq!(size(v), 1);
         assert_eq!(grow(v, 2), 1);
         assert_eq!(size(v), 3);
-        assert_eq!(grow(v, 5), -1);
+        assert_eq!(grow(v, MEMORY_PAGES as i32), -1);
     }
 }
 
