@@ -1,6 +1,8 @@
-//! Runs the `assert_return` commands of the WebAssembly spec testsuite's core scripts
-//! against baseline code. Modules with imports, and commands needing a host (traps,
-//! exhaustion, registered modules), are skipped; everything else must pass.
+//! Runs the `assert_return` and `assert_trap` commands of the WebAssembly spec testsuite's core
+//! scripts against baseline code, in three configurations (guard regions, explicit bounds
+//! checks, baseline CPU with tier-up checks). Traps run in forked children (see
+//! `common::in_child`). Modules with imports, and commands needing a host (exhaustion,
+//! registered modules), are skipped; everything else must pass.
 //!
 //! The testsuite is found at `KILN_SPEC_TESTSUITE`, else `../shared/spec-testsuite` beside
 //! the repository, like `kiln-spec-harness`. Arguments and results go through a trampoline
@@ -12,6 +14,7 @@ use kiln_abi::{Location, call_layout};
 use kiln_assembler_x64::{
     Assembler, FloatSize, Gpr, Mem, R12, R13, R14, R15, RAX, RBP, RBX, RSP, Size, Xmm,
 };
+use kiln_codegen_baseline::CompileOptions;
 use std::path::PathBuf;
 use wast::core::{WastArgCore, WastRetCore};
 use wast::{WastArg, WastDirective, WastExecute, WastRet};
@@ -238,6 +241,67 @@ fn suite() -> PathBuf {
     }
 }
 
+/// The export's trampoline and arguments, or `None` if the runner cannot call it.
+fn prepare(
+    inst: &Instance,
+    invoke: &wast::WastInvoke,
+) -> Option<(Trampoline, Vec<u64>, u32, usize)> {
+    let export = inst.module.export(invoke.name)?;
+    let ty = inst.module.function_type(export.index).clone();
+    let to_wast = |t: &kiln_decoder::ValType| match t {
+        kiln_decoder::ValType::I32 => wast::core::ValType::I32,
+        kiln_decoder::ValType::I64 => wast::core::ValType::I64,
+        kiln_decoder::ValType::F32 => wast::core::ValType::F32,
+        kiln_decoder::ValType::F64 => wast::core::ValType::F64,
+        kiln_decoder::ValType::V128 => wast::core::ValType::V128,
+        kiln_decoder::ValType::Ref(_) => wast::core::ValType::Ref(wast::core::RefType::func()),
+    };
+    let params: Vec<_> = ty.params().iter().map(to_wast).collect();
+    let rets: Vec<_> = ty.results().iter().map(to_wast).collect();
+    let args = invoke
+        .args
+        .iter()
+        .map(arg_bits)
+        .collect::<Option<Vec<u64>>>()?;
+    let tramp = trampoline(&params, &rets)?;
+    Some((tramp, args, export.index, rets.len()))
+}
+
+/// Runs an `assert_trap` in a child with a fresh instance of the module (state changes made
+/// by earlier commands are not replayed) and compares the trap's message.
+fn assert_trap(
+    inst: &Instance,
+    wasm: &[u8],
+    opts: &CompileOptions,
+    invoke: &wast::WastInvoke,
+    message: &str,
+) -> Option<Result<(), String>> {
+    let (tramp, args, index, nrets) = prepare(inst, invoke)?;
+    let guard = opts.bounds_checks == kiln_codegen_baseline::BoundsChecks::Guard;
+    let status = in_child(|| {
+        let module = kiln_decoder::decode(wasm, &Default::default()).unwrap();
+        let has_memory = !module.memories.is_empty();
+        let inst = instantiate_module(module, opts, &[]).unwrap();
+        if guard && has_memory {
+            inst.guard_memory();
+        }
+        let mut out = vec![0u64; nrets.max(1)];
+        let target = inst.native.jump_table_slot(index).unwrap();
+        let _s = scope();
+        (tramp.entry)(inst.vmctx_ptr(), target, args.as_ptr(), out.as_mut_ptr());
+    });
+    let trap = u8::try_from(status)
+        .ok()
+        .and_then(kiln_abi::TrapCode::from_u8);
+    Some(match trap {
+        Some(t) if message.starts_with(t.message()) || t.message().starts_with(message) => Ok(()),
+        _ => Err(format!(
+            "{}({args:x?}) expected trap \"{message}\", child exited with {status} ({trap:?})",
+            invoke.name
+        )),
+    })
+}
+
 #[derive(Default, Debug)]
 struct Tally {
     passed: usize,
@@ -245,7 +309,7 @@ struct Tally {
     failed: Vec<String>,
 }
 
-fn run_script(name: &str, tally: &mut Tally) {
+fn run_script(name: &str, opts: &CompileOptions, tally: &mut Tally) {
     let path = suite().join(format!("{name}.wast"));
     if std::env::var_os("KILN_SPEC_VERBOSE").is_some() {
         eprintln!("script {name}");
@@ -278,8 +342,14 @@ fn run_script(name: &str, tally: &mut Tally) {
                         continue;
                     }
                 };
-                match instantiate_module(module, &options(), &[]) {
-                    Ok(inst) => current = Some((inst, wasm)),
+                match instantiate_module(module, opts, &[]) {
+                    Ok(inst) => {
+                        // Keep the code mapped for the rest of the process: freeing it would
+                        // leave deferred unmaps that a forked child (see `assert_trap`) would
+                        // run against address ranges it does not own.
+                        std::mem::forget(inst.native.clone());
+                        current = Some((inst, wasm))
+                    }
                     Err(e) => {
                         tally
                             .failed
@@ -289,6 +359,24 @@ fn run_script(name: &str, tally: &mut Tally) {
                 }
                 // Commands naming a module are skipped below: only the latest one is kept.
                 let _ = id;
+                continue;
+            }
+            WastDirective::AssertTrap {
+                exec: WastExecute::Invoke(invoke),
+                message,
+                ..
+            } => {
+                let (line, _) = invoke.span.linecol_in(&text);
+                match &current {
+                    Some((inst, wasm)) if invoke.module.is_none() => {
+                        match assert_trap(inst, wasm, opts, &invoke, message) {
+                            Some(Ok(())) => tally.passed += 1,
+                            Some(Err(e)) => tally.failed.push(format!("{name}:{}: {e}", line + 1)),
+                            None => tally.skipped += 1,
+                        }
+                    }
+                    _ => tally.skipped += 1,
+                }
                 continue;
             }
             // A bare invoke changes state (e.g. initializes memory); its results are ignored.
@@ -386,10 +474,28 @@ fn run_script(name: &str, tally: &mut Tally) {
 }
 
 #[test]
-fn spec_testsuite_assert_return() {
+fn spec_testsuite_assert_return_and_assert_trap() {
     let mut tally = Tally::default();
-    for name in SCRIPTS {
-        run_script(name, &mut tally);
+    let configs = [
+        options(),
+        explicit(),
+        CompileOptions {
+            cpu: kiln_codegen_baseline::CpuFeatures {
+                sse41: true,
+                ..kiln_codegen_baseline::CpuFeatures::BASELINE
+            },
+            tier_up: true,
+            ..options()
+        },
+    ];
+    for opts in &configs {
+        let only = std::env::var("KILN_SPEC_ONLY").ok();
+        for name in SCRIPTS
+            .iter()
+            .filter(|n| only.as_deref().is_none_or(|o| o == **n))
+        {
+            run_script(name, opts, &mut tally);
+        }
     }
     eprintln!(
         "spec: {} passed, {} skipped, {} failed",

@@ -136,7 +136,7 @@ impl FuncCompiler<'_> {
         }
         let idx = self.stack.pop_writable(&mut self.asm, RegSet::EMPTY);
         let i = idx.gpr();
-        let elem = self.table_element(table, i);
+        let elem = self.table_element(table, i, TrapCode::TableOutOfBounds);
         self.asm.mov_rm(Size::S64, i, elem);
         let null = self.trap_label(TrapCode::IndirectCallToNull);
         self.asm.test_rr(Size::S64, i, i);

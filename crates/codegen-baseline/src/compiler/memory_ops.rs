@@ -216,13 +216,13 @@ impl FuncCompiler<'_> {
         Ok(())
     }
 
-    /// Bounds-checks the i32 index in `idx` against table `table` and leaves the address of
-    /// its element in the returned operand (through `r11`).
-    pub(super) fn table_element(&mut self, table: u32, idx: Gpr) -> Mem {
+    /// Bounds-checks the i32 index in `idx` against table `table` (trapping with `trap`) and
+    /// leaves the address of its element in the returned operand (through `r11`).
+    pub(super) fn table_element(&mut self, table: u32, idx: Gpr, trap: TrapCode) -> Mem {
         let place = self.layout.table(table);
         let len = self.def_field(place, 8);
         self.asm.alu_rm(AluOp::Cmp, Size::S32, idx, len);
-        let oob = self.trap_label(TrapCode::TableOutOfBounds);
+        let oob = self.trap_label(trap);
         self.asm.jcc(Cond::Ae, oob);
         let base = self.def_field(place, 0);
         self.asm.mov_rm(Size::S64, SCRATCH, base);
@@ -232,7 +232,8 @@ impl FuncCompiler<'_> {
     pub(super) fn table_get(&mut self, table: u32, op: &Operator) -> Result<()> {
         self.check_table(table, op)?;
         let idx = self.stack.pop_writable(&mut self.asm, RegSet::EMPTY);
-        let elem = self.table_element(table, idx.gpr());
+        // The spec reports table.get/set out of bounds as "out of bounds table access".
+        let elem = self.table_element(table, idx.gpr(), TrapCode::BulkOutOfBounds);
         self.asm.mov_rm(Size::S64, idx.gpr(), elem);
         self.stack.push_reg(Kind::Ref, idx)
     }
@@ -241,7 +242,7 @@ impl FuncCompiler<'_> {
         self.check_table(table, op)?;
         let v = self.stack.pop_reg(&mut self.asm, RegSet::EMPTY);
         let idx = self.stack.pop_reg(&mut self.asm, RegSet::of(&[v]));
-        let elem = self.table_element(table, idx.gpr());
+        let elem = self.table_element(table, idx.gpr(), TrapCode::BulkOutOfBounds);
         self.asm.mov_mr(Size::S64, elem, v.gpr());
         self.stack.regs.release(v);
         self.stack.regs.release(idx);

@@ -319,3 +319,101 @@ pub fn explicit() -> CompileOptions {
         ..options()
     }
 }
+
+/// Exit status of a child whose code faulted at a pc that is not a recorded trap site.
+pub const NOT_A_TRAP_SITE: i32 = 100;
+/// Exit status of a child whose code returned without trapping.
+pub const NO_TRAP: i32 = 101;
+/// Exit status of a child that panicked.
+pub const CHILD_PANICKED: i32 = 103;
+/// Exit status of a child that faulted outside wasm code.
+pub const NOT_WASM: i32 = 102;
+
+extern "C" fn on_signal(_sig: i32, _info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid ucontext to an SA_SIGINFO handler.
+    let pc = unsafe { (*(ctx as *mut libc::ucontext_t)).uc_mcontext.gregs[libc::REG_RIP as usize] };
+    let code = match kiln_code_manager::lookup(pc as usize) {
+        Some(l) => l.trap_code().map_or(NOT_A_TRAP_SITE, |t| t as i32),
+        None => NOT_WASM,
+    };
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(code) };
+}
+
+/// Runs `f` in a forked child whose signal handler maps the faulting pc to the trap recorded
+/// there and exits with its code (or [`NOT_A_TRAP_SITE`], [`NOT_WASM`]); [`NO_TRAP`] if `f`
+/// returns. Code spaces are not inherited by `fork`: `f` must instantiate its own module.
+/// Call it from a test binary with a single test, so no other thread holds a lock at the fork.
+pub fn in_child(f: impl FnOnce()) -> i32 {
+    // SAFETY: the handlers are installed in the child only; the child ends with `_exit`.
+    unsafe {
+        match libc::fork() {
+            0 => {
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                sa.sa_sigaction = on_signal as *const () as usize;
+                sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+                for sig in [libc::SIGILL, libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE] {
+                    libc::sigaction(sig, &sa, std::ptr::null_mut());
+                }
+                // An alternate stack, so a stack overflow can still be reported.
+                let stack = libc::mmap(
+                    std::ptr::null_mut(),
+                    1 << 16,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                );
+                let ss = libc::stack_t {
+                    ss_sp: stack,
+                    ss_flags: 0,
+                    ss_size: 1 << 16,
+                };
+                libc::sigaltstack(&ss, std::ptr::null_mut());
+                // A panic must not unwind into the forked copy of the test harness.
+                let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_ok();
+                libc::_exit(if ok { NO_TRAP } else { CHILD_PANICKED });
+            }
+            pid => {
+                let mut status = 0;
+                libc::waitpid(pid, &mut status, 0);
+                assert!(
+                    libc::WIFEXITED(status),
+                    "child died without reporting: signal {}",
+                    libc::WTERMSIG(status)
+                );
+                libc::WEXITSTATUS(status)
+            }
+        }
+    }
+}
+
+impl Instance {
+    /// Moves memory 0 into a reservation with a 6 GiB guard region (for guard-mode traps),
+    /// keeping its contents.
+    pub fn guard_memory(&self) {
+        let def = match self.layout.memory(0) {
+            Place::Inline(off) => self.at::<VMMemoryDefinition>(off),
+            // SAFETY: the import's pointer slot holds the definition's address.
+            Place::Imported(off) => unsafe { *self.at::<*mut VMMemoryDefinition>(off) },
+        };
+        // SAFETY: a fresh private mapping; the accessible part is the memory's length; the
+        // definition is the instance's.
+        unsafe {
+            let len = (*def).length;
+            let base = libc::mmap(
+                std::ptr::null_mut(),
+                6 << 30,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            ) as *mut u8;
+            if len > 0 {
+                libc::mprotect(base as *mut _, len, libc::PROT_READ | libc::PROT_WRITE);
+                std::ptr::copy_nonoverlapping((*def).base, base, len);
+            }
+            (*def).base = base;
+        }
+    }
+}
