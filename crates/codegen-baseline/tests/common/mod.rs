@@ -267,13 +267,26 @@ impl Instance {
                 .map(|t| vec![0usize; t.ty.initial as usize])
                 .collect();
             for seg in &self.module.elements {
-                if let (ElementKind::Active { table, offset }, ElementItems::Functions(fs)) =
-                    (&seg.kind, &seg.items)
-                {
-                    let at = offset.as_int_const().unwrap() as usize;
-                    for (k, f) in fs.iter().enumerate() {
-                        self.tables[*table as usize][at + k] =
-                            self.at::<u8>(l.funcref(*f)) as usize;
+                let ElementKind::Active { table, offset } = &seg.kind else {
+                    continue;
+                };
+                let Some(at) = offset.as_int_const() else {
+                    continue;
+                };
+                let funcs: Vec<Option<u32>> = match &seg.items {
+                    ElementItems::Functions(fs) => fs.iter().map(|&f| Some(f)).collect(),
+                    ElementItems::Expressions(es) => es
+                        .iter()
+                        .map(|e| match e.ops.first() {
+                            Some(ConstOp::RefFunc(f)) => Some(*f),
+                            _ => None,
+                        })
+                        .collect(),
+                };
+                for (k, f) in funcs.into_iter().enumerate() {
+                    let elem = f.map_or(0, |f| self.at::<u8>(l.funcref(f)) as usize);
+                    if let Some(slot) = self.tables[*table as usize].get_mut(at as usize + k) {
+                        *slot = elem;
                     }
                 }
             }
