@@ -298,7 +298,6 @@ impl<'a> FuncCompiler<'a> {
             params: SmallVec::new(),
             results: self.results.clone(),
             merge: None,
-            reachable_at_entry: true,
             start_offset: self.offset,
         });
         let cost = self.body_len.clamp(1, i32::MAX as u32) as i32;

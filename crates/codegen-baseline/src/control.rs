@@ -56,8 +56,6 @@ pub struct Control {
     pub results: SmallVec<[Kind; 4]>,
     /// Where values live at the label, once known (length `base + branch arity`).
     pub merge: Option<Vec<Value>>,
-    /// Whether the code before the block was reachable.
-    pub reachable_at_entry: bool,
     /// Wasm offset where the construct began (loop budgets are charged its size).
     pub start_offset: u32,
 }

@@ -216,10 +216,33 @@ impl ValueStack {
         r
     }
 
-    /// Makes sure nothing on the stack uses `reg` (spilling its users); uses held by the
-    /// caller remain.
-    pub fn evict(&mut self, asm: &mut Assembler, reg: Reg) {
-        self.spill_reg(asm, reg);
+    /// Makes sure nothing on the stack uses `reg`: its stack users move to a free register
+    /// outside `exclude`, or are spilled if none is free. Uses held by the caller remain.
+    pub fn evict(&mut self, asm: &mut Assembler, reg: Reg, exclude: RegSet) {
+        let users = self
+            .values
+            .iter()
+            .filter(|v| v.loc == Loc::Reg(reg))
+            .count() as u32;
+        if users == 0 {
+            return;
+        }
+        match self
+            .regs
+            .free(reg.class(), exclude.union(RegSet::of(&[reg])))
+        {
+            Some(to) => {
+                masm::mov_reg(asm, to, reg);
+                for v in self.values.iter_mut().filter(|v| v.loc == Loc::Reg(reg)) {
+                    v.loc = Loc::Reg(to);
+                }
+                for _ in 0..users {
+                    self.regs.release(reg);
+                    self.regs.acquire(to);
+                }
+            }
+            None => self.spill_reg(asm, reg),
+        }
     }
 
     /// Loads `value` (at `pos`) into a register it owns, unless it already is in one.

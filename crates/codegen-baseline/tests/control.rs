@@ -289,7 +289,7 @@ fn check_memory(inst: &Instance) {
         assert_eq!(size(v), 1);
         assert_eq!(grow(v, 2), 1);
         assert_eq!(size(v), 3);
-        assert_eq!(grow(v, 5), -1);
+        assert_eq!(grow(v, MEMORY_PAGES as i32), -1);
     }
 }
 
@@ -489,4 +489,32 @@ fn br_if_with_values_and_loops_with_parameters() {
         let g: extern "sysv64" fn(V, i32) -> i32 = inst.get("sum");
         assert_eq!(g(inst.vmctx_ptr(), 100), 5050);
     }
+}
+
+#[test]
+fn imported_memories_globals_and_tables_are_reached_through_pointers() {
+    let inst = instantiate(
+        r#"(module
+        (import "env" "mem" (memory 1))
+        (import "env" "g" (global $g (mut i64)))
+        (import "env" "t" (table $t 2 funcref))
+        (func $seven (result i32) (i32.const 7))
+        (elem (table $t) (i32.const 1) func $seven)
+        (func (export "run") (param i32) (result i64)
+          (i64.store offset=8 (local.get 0) (i64.const 0x55))
+          (global.set $g (i64.add (global.get $g) (i64.load offset=8 (local.get 0))))
+          (global.get $g)
+          (i64.extend_i32_u (call_indirect (result i32) (i32.const 1)))
+          (i64.add)
+          (i64.extend_i32_u (memory.size))
+          (i64.add)
+          (i64.extend_i32_u (table.size $t))
+          (i64.add)))"#,
+    );
+    let _s = scope();
+    // SAFETY: (i32) -> i64.
+    let f: extern "sysv64" fn(V, i32) -> i64 = unsafe { inst.get("run") };
+    assert_eq!(f(inst.vmctx_ptr(), 100), 0x55 + 7 + 1 + 2);
+    assert_eq!(f(inst.vmctx_ptr(), 100), 2 * 0x55 + 7 + 1 + 2);
+    assert_eq!(inst.memory[108], 0x55);
 }

@@ -7,69 +7,10 @@
 
 mod common;
 use common::*;
-use kiln_abi::{TrapCode, VMMemoryDefinition};
+use kiln_abi::TrapCode;
 use kiln_codegen_baseline::CompileOptions;
 
 type V = *mut u8;
-
-const NOT_A_TRAP_SITE: i32 = 100;
-const NO_TRAP: i32 = 101;
-const NOT_WASM: i32 = 102;
-
-extern "C" fn on_signal(_sig: i32, _info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
-    // SAFETY: the kernel passes a valid ucontext to an SA_SIGINFO handler.
-    let pc = unsafe { (*(ctx as *mut libc::ucontext_t)).uc_mcontext.gregs[libc::REG_RIP as usize] };
-    let code = match kiln_code_manager::lookup(pc as usize) {
-        Some(l) => l.trap_code().map_or(NOT_A_TRAP_SITE, |t| t as i32),
-        None => NOT_WASM,
-    };
-    // SAFETY: _exit is async-signal-safe.
-    unsafe { libc::_exit(code) };
-}
-
-/// Runs `f` in a child process and returns its exit status.
-fn in_child(f: impl FnOnce()) -> i32 {
-    // SAFETY: the child only calls generated code and async-signal-safe functions before
-    // `_exit`; the handlers are installed in the child only.
-    unsafe {
-        match libc::fork() {
-            0 => {
-                let mut sa: libc::sigaction = std::mem::zeroed();
-                sa.sa_sigaction = on_signal as *const () as usize;
-                sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
-                for sig in [libc::SIGILL, libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE] {
-                    libc::sigaction(sig, &sa, std::ptr::null_mut());
-                }
-                // An alternate stack, so a stack overflow can still be reported.
-                let stack = libc::mmap(
-                    std::ptr::null_mut(),
-                    1 << 16,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                    -1,
-                    0,
-                );
-                let ss = libc::stack_t {
-                    ss_sp: stack,
-                    ss_flags: 0,
-                    ss_size: 1 << 16,
-                };
-                libc::sigaltstack(&ss, std::ptr::null_mut());
-                f();
-                libc::_exit(NO_TRAP);
-            }
-            pid => {
-                let mut status = 0;
-                libc::waitpid(pid, &mut status, 0);
-                assert!(
-                    libc::WIFEXITED(status),
-                    "child died without reporting: {status}"
-                );
-                libc::WEXITSTATUS(status)
-            }
-        }
-    }
-}
 
 const TRAPS: &str = r#"(module
   (type $v (func))
@@ -103,24 +44,7 @@ fn run(opts: &CompileOptions, guard_memory: bool, f: impl Fn(V, Fns)) -> i32 {
         let inst = instantiate_with(TRAPS, opts);
         let v = inst.vmctx_ptr();
         if guard_memory {
-            // Point the memory at a reservation whose first page is accessible and the rest is
-            // a guard region.
-            let kiln_abi::Place::Inline(def_off) = inst.layout.memory(0) else {
-                panic!("defined memory")
-            };
-            // SAFETY: a fresh private mapping; the definition is inside the vmctx.
-            unsafe {
-                let base = libc::mmap(
-                    std::ptr::null_mut(),
-                    6 << 30,
-                    libc::PROT_NONE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                    -1,
-                    0,
-                ) as *mut u8;
-                libc::mprotect(base as *mut _, 65536, libc::PROT_READ | libc::PROT_WRITE);
-                (*(v.add(def_off as usize) as *mut VMMemoryDefinition)).base = base;
-            }
+            inst.guard_memory();
         }
         let _s = scope();
         // SAFETY: the signatures match the exports.

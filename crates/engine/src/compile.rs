@@ -4,7 +4,7 @@ use crate::EngineError;
 use kiln_code_manager::{
     CodeKind, CodeManager, CodeManagerConfig, NativeModule, PublishMode, PublishRequest,
 };
-use kiln_codegen_baseline::{CompileEnv, CompileOptions};
+use kiln_codegen_baseline::{CompileEnv, CompileOptions, CpuFeatures};
 use kiln_decoder::{Features, Module};
 use kiln_runtime::{
     BoundsChecks, Imports, Instance, InstantiationError, Runtime, RuntimeConfig, Store,
@@ -23,16 +23,25 @@ pub struct EngineConfig {
     pub compile_threads: usize,
     /// Bytes of stack wasm may use below the host frame that enters it.
     pub max_wasm_stack: usize,
+    /// Instruction-set extensions generated code may use (tests turn them off to exercise
+    /// the fallback sequences).
+    pub cpu: CpuFeatures,
+    /// Whether baseline code counts a tier-up budget at entries and loop back edges. Off
+    /// until the optimizing tier lands, since nothing would consume the requests.
+    pub tier_up_checks: bool,
 }
 
 impl Default for EngineConfig {
-    /// WebAssembly 2.0, guard regions, one compile thread per core, the runtime's default stack.
+    /// WebAssembly 2.0, guard regions, one compile thread per core, the runtime's default
+    /// stack, this CPU's features, no tier-up checks.
     fn default() -> EngineConfig {
         EngineConfig {
             features: Features::default(),
             bounds_checks: BoundsChecks::Guard,
             compile_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             max_wasm_stack: RuntimeConfig::default().max_wasm_stack,
+            cpu: CpuFeatures::detect(),
+            tier_up_checks: false,
         }
     }
 }
@@ -61,7 +70,8 @@ impl Engine {
         let runtime = Runtime::new(RuntimeConfig {
             bounds_checks: config.bounds_checks,
             max_wasm_stack: config.max_wasm_stack,
-            ..RuntimeConfig::default()
+            // Large enough that tier-up checks, when on, run their fast path almost always.
+            tier_up_budget: 100_000,
         });
         let code_manager = CodeManager::new(CodeManagerConfig::default());
         Engine {
@@ -127,9 +137,8 @@ impl Engine {
                 BoundsChecks::Guard => kiln_codegen_baseline::BoundsChecks::Guard,
                 BoundsChecks::Explicit => kiln_codegen_baseline::BoundsChecks::Explicit,
             },
-            // No optimizing tier yet: nothing would use the budget.
-            tier_up: false,
-            ..CompileOptions::default()
+            tier_up: self.config.tier_up_checks,
+            cpu: self.config.cpu,
         };
         let first = module.num_imported_functions;
         let indices: Vec<u32> = (first..module.functions.len() as u32).collect();

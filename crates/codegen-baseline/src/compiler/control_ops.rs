@@ -35,7 +35,6 @@ impl FuncCompiler<'_> {
             params,
             results,
             merge: None,
-            reachable_at_entry: true,
             start_offset: self.offset,
         })
     }

@@ -86,7 +86,7 @@ impl FuncCompiler<'_> {
         }
         // The count goes in cl: nothing on the stack may stay in rcx.
         let rcx = gpr(RCX);
-        self.stack.evict(&mut self.asm, rcx);
+        self.stack.evict(&mut self.asm, rcx, RegSet::EMPTY);
         let r = self.stack.into_reg(&mut self.asm, rhs, rpos, RegSet::EMPTY);
         let dst = self
             .stack
@@ -104,8 +104,9 @@ impl FuncCompiler<'_> {
     pub(super) fn divrem(&mut self, kind: Kind, signed: bool, rem: bool) -> Result<()> {
         let size = int_size(kind);
         let (rax, rdx) = (gpr(RAX), gpr(RDX));
-        self.stack.evict(&mut self.asm, rax);
-        self.stack.evict(&mut self.asm, rdx);
+        let fixed = RegSet::of(&[rax, rdx]);
+        self.stack.evict(&mut self.asm, rax, fixed);
+        self.stack.evict(&mut self.asm, rdx, fixed);
         let (rhs, rpos) = self.stack.pop();
         let known = match rhs.loc {
             Loc::Const(c) => Some(if kind == Kind::I32 {

@@ -25,22 +25,25 @@ extern "sysv64" fn tier_up(_vmctx: *mut u8, _func: u64) -> u64 {
     0
 }
 
-/// `memory.grow` for the test's fixed buffer: succeeds while the buffer has room.
+/// Pages of the test memory buffer.
+pub const MEMORY_PAGES: u64 = 16;
+
+/// `memory.grow` for the test's fixed buffer: succeeds while the buffer has room and the
+/// memory's maximum allows.
 extern "sysv64" fn memory_grow(vmctx: *mut u8, _mem: u64, delta: u64) -> u64 {
-    // SAFETY: the test instance stores a pointer to its memory definition at a known place.
+    // SAFETY: the test instance keeps a pointer to its memory definition and its page limit
+    // in the 16 bytes before the vmctx.
     unsafe {
-        let def = *(vmctx.add(GROW_DEF_SLOT.load(Ordering::SeqCst) as usize)
-            as *mut *mut VMMemoryDefinition);
+        let def = *(vmctx.sub(16) as *mut *mut VMMemoryDefinition);
+        let limit = *(vmctx.sub(8) as *mut u64);
         let old = (*def).length as u64 / 65536;
-        if old + delta > 4 {
+        if old + delta > limit {
             return u64::MAX;
         }
         (*def).length = ((old + delta) * 65536) as usize;
         old
     }
 }
-
-static GROW_DEF_SLOT: AtomicU32 = AtomicU32::new(0);
 
 /// Calls of the recording builtins: (builtin, operands after the vmctx).
 pub static BUILTIN_CALLS: std::sync::Mutex<Vec<(BuiltinId, Vec<u64>)>> =
@@ -74,6 +77,8 @@ pub struct Instance {
     pub vmctx: Vec<u128>,
     pub memory: Vec<u8>,
     pub tables: Vec<Vec<usize>>,
+    /// Definitions of imported memories, tables and globals.
+    imported_defs: Vec<Box<[u128]>>,
     /// Entry points of the imported functions, in order.
     pub imports: Vec<usize>,
     builtins: Box<[usize; BuiltinId::COUNT]>,
@@ -102,7 +107,15 @@ pub fn instantiate_with(wat: &str, opts: &CompileOptions) -> Instance {
 /// Like [`instantiate_with`], with the entry points of the imported functions (host
 /// functions whose signature coincides with System V, see above).
 pub fn instantiate_with_imports(wat: &str, opts: &CompileOptions, imports: &[usize]) -> Instance {
-    let module = decode(wat);
+    instantiate_module(decode(wat), opts, imports).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Compiles every defined function of `module` and instantiates it.
+pub fn instantiate_module(
+    module: Module,
+    opts: &CompileOptions,
+    imports: &[usize],
+) -> Result<Instance, kiln_codegen_baseline::CompileError> {
     let env = CompileEnv::new(&module);
     let layout = env.layout().clone();
     let imported = module.num_imported_functions;
@@ -126,9 +139,10 @@ pub fn instantiate_with_imports(wat: &str, opts: &CompileOptions, imports: &[usi
     }
     let mut inst = Instance {
         vmctx: vec![0u128; layout.size() as usize / 16 + 1],
-        memory: vec![0u8; 4 * 65536 + 64],
+        memory: vec![0u8; MEMORY_PAGES as usize * 65536 + 64],
         tables: Vec::new(),
         imports: imports.to_vec(),
+        imported_defs: Vec::new(),
         builtins: Box::new([0; BuiltinId::COUNT]),
         module,
         layout,
@@ -153,17 +167,35 @@ pub fn instantiate_with_imports(wat: &str, opts: &CompileOptions, imports: &[usi
         inst.builtins[id as usize] = f;
     }
     inst.init_vmctx(opts);
-    inst
+    Ok(inst)
 }
 
 impl Instance {
+    /// The vmctx: 16 bytes into the buffer (the first 16 hold the grow builtin's state).
     pub fn vmctx_ptr(&self) -> *mut u8 {
-        self.vmctx.as_ptr() as *mut u8
+        // SAFETY: the buffer is one u128 longer than the layout.
+        unsafe { (self.vmctx.as_ptr() as *mut u8).add(16) }
     }
 
     fn at<T>(&self, off: u32) -> *mut T {
         // SAFETY: offsets come from the layout, inside the block.
         unsafe { self.vmctx_ptr().add(off as usize) as *mut T }
+    }
+
+    /// The definition at `place`: inline in the vmctx, or (imported) a zeroed block owned by
+    /// the instance whose address is stored in the vmctx.
+    fn place(&mut self, place: Place, size: usize) -> *mut u8 {
+        match place {
+            Place::Inline(off) => self.at::<u8>(off),
+            Place::Imported(off) => {
+                let block = vec![0u128; size.div_ceil(16)].into_boxed_slice();
+                let ptr = block.as_ptr() as *mut u8;
+                self.imported_defs.push(block);
+                // SAFETY: the offset is the import's pointer slot.
+                unsafe { *self.at::<usize>(off) = ptr as usize };
+                ptr
+            }
+        }
     }
 
     fn init_vmctx(&mut self, opts: &CompileOptions) {
@@ -184,16 +216,14 @@ impl Instance {
                 *self.at::<i32>(l.tier_up_budget(f)) = 1000;
             }
             if !self.module.memories.is_empty() {
-                let Place::Inline(off) = l.memory(0) else {
-                    panic!("tests define their memory")
-                };
-                let def = self.at::<VMMemoryDefinition>(off);
+                let def = self.place(l.memory(0), std::mem::size_of::<VMMemoryDefinition>())
+                    as *mut VMMemoryDefinition;
                 (*def).base = self.memory.as_mut_ptr();
                 (*def).length = self.module.memories[0].initial as usize * 65536;
-                // A pointer to the definition for the grow builtin, in the last 16 bytes.
-                let slot = (self.vmctx.len() as u32 - 1) * 16;
-                *self.at::<usize>(slot) = def as usize;
-                GROW_DEF_SLOT.store(slot, Ordering::SeqCst);
+                // The definition and page limit for the grow builtin, before the vmctx.
+                *(self.vmctx_ptr().sub(16) as *mut usize) = def as usize;
+                let max = self.module.memories[0].maximum.unwrap_or(u64::MAX);
+                *(self.vmctx_ptr().sub(8) as *mut u64) = max.min(MEMORY_PAGES);
                 for seg in &self.module.data {
                     if let kiln_decoder::DataKind::Active { offset, .. } = &seg.kind {
                         let at = offset.as_int_const().unwrap() as usize;
@@ -202,11 +232,13 @@ impl Instance {
                     }
                 }
             }
-            for (g, global) in self.module.globals.iter().enumerate() {
-                let Place::Inline(off) = l.global(g as u32) else {
-                    panic!("tests define their globals")
+            let globals = self.module.globals.clone();
+            for (g, global) in globals.iter().enumerate() {
+                let at = self.place(l.global(g as u32), 16) as *mut u64;
+                let Some(init) = global.init.as_ref() else {
+                    // An imported global starts at 0.
+                    continue;
                 };
-                let init = global.init.as_ref().unwrap();
                 let bits: u64 = match init.ops[0] {
                     ConstOp::I32Const(v) => v as u32 as u64,
                     ConstOp::I64Const(v) => v as u64,
@@ -214,7 +246,7 @@ impl Instance {
                     ConstOp::F64Const(b) => b,
                     _ => 0,
                 };
-                *self.at::<u64>(off) = bits;
+                *at = bits;
             }
             for (k, &code) in self.imports.iter().enumerate() {
                 let imp = self.at::<kiln_abi::VMFunctionImport>(l.imported_function(k as u32));
@@ -235,21 +267,32 @@ impl Instance {
                 .map(|t| vec![0usize; t.ty.initial as usize])
                 .collect();
             for seg in &self.module.elements {
-                if let (ElementKind::Active { table, offset }, ElementItems::Functions(fs)) =
-                    (&seg.kind, &seg.items)
-                {
-                    let at = offset.as_int_const().unwrap() as usize;
-                    for (k, f) in fs.iter().enumerate() {
-                        self.tables[*table as usize][at + k] =
-                            self.at::<u8>(l.funcref(*f)) as usize;
+                let ElementKind::Active { table, offset } = &seg.kind else {
+                    continue;
+                };
+                let Some(at) = offset.as_int_const() else {
+                    continue;
+                };
+                let funcs: Vec<Option<u32>> = match &seg.items {
+                    ElementItems::Functions(fs) => fs.iter().map(|&f| Some(f)).collect(),
+                    ElementItems::Expressions(es) => es
+                        .iter()
+                        .map(|e| match e.ops.first() {
+                            Some(ConstOp::RefFunc(f)) => Some(*f),
+                            _ => None,
+                        })
+                        .collect(),
+                };
+                for (k, f) in funcs.into_iter().enumerate() {
+                    let elem = f.map_or(0, |f| self.at::<u8>(l.funcref(f)) as usize);
+                    if let Some(slot) = self.tables[*table as usize].get_mut(at as usize + k) {
+                        *slot = elem;
                     }
                 }
             }
             for t in 0..self.tables.len() {
-                let Place::Inline(off) = l.table(t as u32) else {
-                    panic!("tests define their tables")
-                };
-                let def = self.at::<VMTableDefinition>(off);
+                let def = self.place(l.table(t as u32), std::mem::size_of::<VMTableDefinition>())
+                    as *mut VMTableDefinition;
                 (*def).base = self.tables[t].as_mut_ptr();
                 (*def).length = self.tables[t].len() as u32;
             }
@@ -287,5 +330,103 @@ pub fn explicit() -> CompileOptions {
     CompileOptions {
         bounds_checks: BoundsChecks::Explicit,
         ..options()
+    }
+}
+
+/// Exit status of a child whose code faulted at a pc that is not a recorded trap site.
+pub const NOT_A_TRAP_SITE: i32 = 100;
+/// Exit status of a child whose code returned without trapping.
+pub const NO_TRAP: i32 = 101;
+/// Exit status of a child that panicked.
+pub const CHILD_PANICKED: i32 = 103;
+/// Exit status of a child that faulted outside wasm code.
+pub const NOT_WASM: i32 = 102;
+
+extern "C" fn on_signal(_sig: i32, _info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid ucontext to an SA_SIGINFO handler.
+    let pc = unsafe { (*(ctx as *mut libc::ucontext_t)).uc_mcontext.gregs[libc::REG_RIP as usize] };
+    let code = match kiln_code_manager::lookup(pc as usize) {
+        Some(l) => l.trap_code().map_or(NOT_A_TRAP_SITE, |t| t as i32),
+        None => NOT_WASM,
+    };
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(code) };
+}
+
+/// Runs `f` in a forked child whose signal handler maps the faulting pc to the trap recorded
+/// there and exits with its code (or [`NOT_A_TRAP_SITE`], [`NOT_WASM`]); [`NO_TRAP`] if `f`
+/// returns. Code spaces are not inherited by `fork`: `f` must instantiate its own module.
+/// Call it from a test binary with a single test, so no other thread holds a lock at the fork.
+pub fn in_child(f: impl FnOnce()) -> i32 {
+    // SAFETY: the handlers are installed in the child only; the child ends with `_exit`.
+    unsafe {
+        match libc::fork() {
+            0 => {
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                sa.sa_sigaction = on_signal as *const () as usize;
+                sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+                for sig in [libc::SIGILL, libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE] {
+                    libc::sigaction(sig, &sa, std::ptr::null_mut());
+                }
+                // An alternate stack, so a stack overflow can still be reported.
+                let stack = libc::mmap(
+                    std::ptr::null_mut(),
+                    1 << 16,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                );
+                let ss = libc::stack_t {
+                    ss_sp: stack,
+                    ss_flags: 0,
+                    ss_size: 1 << 16,
+                };
+                libc::sigaltstack(&ss, std::ptr::null_mut());
+                // A panic must not unwind into the forked copy of the test harness.
+                let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_ok();
+                libc::_exit(if ok { NO_TRAP } else { CHILD_PANICKED });
+            }
+            pid => {
+                let mut status = 0;
+                libc::waitpid(pid, &mut status, 0);
+                assert!(
+                    libc::WIFEXITED(status),
+                    "child died without reporting: signal {}",
+                    libc::WTERMSIG(status)
+                );
+                libc::WEXITSTATUS(status)
+            }
+        }
+    }
+}
+
+impl Instance {
+    /// Moves memory 0 into a reservation with a 6 GiB guard region (for guard-mode traps),
+    /// keeping its contents.
+    pub fn guard_memory(&self) {
+        let def = match self.layout.memory(0) {
+            Place::Inline(off) => self.at::<VMMemoryDefinition>(off),
+            // SAFETY: the import's pointer slot holds the definition's address.
+            Place::Imported(off) => unsafe { *self.at::<*mut VMMemoryDefinition>(off) },
+        };
+        // SAFETY: a fresh private mapping; the accessible part is the memory's length; the
+        // definition is the instance's.
+        unsafe {
+            let len = (*def).length;
+            let base = libc::mmap(
+                std::ptr::null_mut(),
+                6 << 30,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            ) as *mut u8;
+            if len > 0 {
+                libc::mprotect(base as *mut _, len, libc::PROT_READ | libc::PROT_WRITE);
+                std::ptr::copy_nonoverlapping((*def).base, base, len);
+            }
+            (*def).base = base;
+        }
     }
 }

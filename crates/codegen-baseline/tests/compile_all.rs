@@ -1,0 +1,61 @@
+//! Every module of every spec testsuite script that decodes (all proposals enabled) compiles:
+//! each function either succeeds, with consistent metadata, or is rejected as `Unsupported`;
+//! no other error and no panic.
+
+use kiln_codegen_baseline::{BoundsChecks, CompileEnv, CompileError, CompileOptions};
+use kiln_spec_harness::{Suite, script_modules};
+
+#[test]
+fn every_spec_module_compiles_or_is_unsupported() {
+    let Some(suite) = Suite::locate() else {
+        eprintln!("spec testsuite not found (set KILN_SPEC_TESTSUITE); skipping");
+        return;
+    };
+    let features = kiln_decoder::Features::all();
+    let (mut ok, mut unsupported) = (0usize, 0usize);
+    let options = [
+        CompileOptions::default(),
+        CompileOptions {
+            bounds_checks: BoundsChecks::Explicit,
+            ..CompileOptions::default()
+        },
+    ];
+    for file in suite.files(None) {
+        let text = std::fs::read_to_string(&file.path).unwrap();
+        let Ok(modules) = script_modules(&text) else {
+            continue;
+        };
+        for found in modules {
+            let Ok(module) = kiln_decoder::decode(&found.wasm, &features) else {
+                continue;
+            };
+            let env = CompileEnv::new(&module);
+            for i in module.num_imported_functions..module.functions.len() as u32 {
+                for opts in &options {
+                    match env.compile(i, opts) {
+                        Ok(f) => {
+                            ok += 1;
+                            let len = f.code.len() as u32;
+                            assert!(
+                                f.trap_sites
+                                    .windows(2)
+                                    .all(|w| w[0].pc_offset < w[1].pc_offset)
+                            );
+                            assert!(
+                                f.source_positions
+                                    .windows(2)
+                                    .all(|w| w[0].pc_offset < w[1].pc_offset)
+                            );
+                            assert!(f.trap_sites.iter().all(|t| t.pc_offset < len));
+                            assert!(f.relocations.iter().all(|r| r.offset + 4 <= len));
+                        }
+                        Err(CompileError::Unsupported { .. }) => unsupported += 1,
+                        Err(e) => panic!("{}:{}: function {i}: {e}", file.name, found.line),
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{ok} functions compiled, {unsupported} unsupported");
+    assert!(ok > 10_000, "only {ok} functions compiled");
+}
