@@ -27,7 +27,7 @@ pub use compiled::{
 };
 pub use trap::TrapCode;
 pub use vmcontext::{
-    FUNCREF_SIZE, FUNCTION_IMPORT_SIZE, GLOBAL_SIZE, MEMORY_DEFINITION_SIZE, Place,
-    TABLE_DEFINITION_SIZE, VMContextLayout, VMFuncRef, VMFunctionImport, VMGlobal,
-    VMMemoryDefinition, VMTableDefinition,
+    BoundsChecks, FUNCREF_SIZE, FUNCTION_IMPORT_SIZE, GLOBAL_SIZE, GUARD_SIZE,
+    MEMORY_DEFINITION_SIZE, Place, TABLE_DEFINITION_SIZE, VMContextLayout, VMFuncRef,
+    VMFunctionImport, VMGlobal, VMMemoryDefinition, VMTableDefinition,
 };

@@ -28,6 +28,25 @@
 
 use kiln_decoder::Module;
 
+/// How generated code keeps memory accesses inside their memory; compiled code and the
+/// runtime's memories must agree on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum BoundsChecks {
+    /// 32-bit memories reserve 4 GiB plus a [`GUARD_SIZE`] guard region, so any 32-bit address
+    /// plus any static offset below [`GUARD_SIZE`] lands in the reservation; code does no
+    /// checks (larger offsets are checked explicitly), an out-of-bounds access faults in
+    /// inaccessible pages, and that instruction is a recorded trap site. The base never moves.
+    #[default]
+    Guard,
+    /// Memories reserve only what they need and code compares every access with
+    /// [`VMMemoryDefinition::length`], trapping out of line. The base may move on grow, so code
+    /// reloads it after calls.
+    Explicit,
+}
+
+/// Bytes of inaccessible guard region after the 4 GiB of a guard-mode 32-bit memory.
+pub const GUARD_SIZE: u64 = 2 << 30;
+
 /// A linear memory as generated code sees it. `base` never changes while code runs between
 /// calls (a call may grow the memory and move it, so code reloads after calls).
 #[repr(C)]

@@ -31,21 +31,11 @@ pub mod regalloc;
 pub mod value_stack;
 
 pub use error::CompileError;
+pub use kiln_abi::BoundsChecks;
 pub use kiln_assembler_x64::CpuFeatures;
 
 use kiln_abi::{CompiledFunction, VMContextLayout};
 use kiln_decoder::Module;
-
-/// How memory accesses are kept inside their memory.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BoundsChecks {
-    /// Rely on guard regions: the runtime reserves 4 GiB plus a 2 GiB guard after each
-    /// 32-bit memory, so accesses with offsets below 2 GiB need no check and fault in the
-    /// guard; the faulting instruction is a recorded trap site.
-    Guard,
-    /// Compare every access with `VMMemoryDefinition.length` and trap out of line.
-    Explicit,
-}
 
 /// Options of one compilation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

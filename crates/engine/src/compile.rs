@@ -133,10 +133,7 @@ impl Engine {
     ) -> Result<Vec<(u32, kiln_abi::CompiledFunction)>, EngineError> {
         let env = CompileEnv::new(module);
         let options = CompileOptions {
-            bounds_checks: match self.config.bounds_checks {
-                BoundsChecks::Guard => kiln_codegen_baseline::BoundsChecks::Guard,
-                BoundsChecks::Explicit => kiln_codegen_baseline::BoundsChecks::Explicit,
-            },
+            bounds_checks: self.config.bounds_checks,
             tier_up: self.config.tier_up_checks,
             cpu: self.config.cpu,
         };

@@ -18,16 +18,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use kiln_abi::{TrapCode, VMMemoryDefinition};
 use kiln_decoder::MemoryType;
 
-use crate::runtime::BoundsChecks;
 use crate::store::StoreInner;
 use crate::{Store, Trap, traphandler};
+use kiln_abi::BoundsChecks;
 
 /// Bytes per wasm page.
 pub const WASM_PAGE_SIZE: u64 = 64 << 10;
 /// Most pages of a memory this runtime supports (4 GiB).
 pub const MAX_PAGES: u64 = 1 << 16;
-/// Address space reserved per 32-bit memory in guard mode: 4 GiB + 2 GiB guard.
-pub const GUARD_RESERVATION: usize = 6 << 30;
+/// Address space reserved per 32-bit memory in guard mode: 4 GiB + [`kiln_abi::GUARD_SIZE`].
+pub const GUARD_RESERVATION: usize = (4 << 30) + kiln_abi::GUARD_SIZE as usize;
 
 static LIVE_RESERVATIONS: AtomicUsize = AtomicUsize::new(0);
 

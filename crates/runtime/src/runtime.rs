@@ -12,18 +12,7 @@ use crate::SignatureRegistry;
 use crate::trampoline;
 use crate::traphandler;
 
-/// How generated code keeps memory accesses in bounds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum BoundsChecks {
-    /// 32-bit memories reserve 4 GiB plus a 2 GiB guard region, so any 32-bit address plus
-    /// any 32-bit offset lands in the reservation; code does no checks and out-of-bounds
-    /// accesses fault in inaccessible pages. The base never moves.
-    #[default]
-    Guard,
-    /// Memories reserve only their maximum (or current size when unbounded) and code compares
-    /// every access with [`kiln_abi::VMMemoryDefinition::length`]. The base may move on grow.
-    Explicit,
-}
+pub use kiln_abi::BoundsChecks;
 
 /// Default for [`RuntimeConfig::max_wasm_stack`]: 512 KiB.
 pub const DEFAULT_MAX_WASM_STACK: usize = 512 << 10;

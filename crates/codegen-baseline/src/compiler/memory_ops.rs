@@ -1,12 +1,17 @@
 //! Linear memory, globals and tables.
 //!
 //! SAFETY-CRITICAL: this file decides which memory accesses are bounds-checked. In guard mode
-//! an access `base + zext(index) + offset` with `offset < 2^31` is left to the guard region:
-//! the runtime must reserve 4 GiB plus at least 2 GiB of inaccessible guard pages after every
-//! 32-bit memory. Accesses with larger offsets, and all accesses in explicit mode, compare
+//! an access `base + zext(index) + offset` with `offset <= MAX_UNCHECKED_OFFSET` is left to the
+//! guard region: the runtime reserves 4 GiB plus `kiln_abi::GUARD_SIZE` of inaccessible pages
+//! after every 32-bit memory, so even the widest access at the largest index ends inside the
+//! reservation. Accesses with larger offsets, and all accesses in explicit mode, compare
 //! `index + offset + size` with the memory's current length first.
 
 use super::*;
+
+/// The largest static offset guard mode leaves unchecked: the guard region minus the widest
+/// access (16 bytes), so `4 GiB - 1 + offset + size` never passes the end of the reservation.
+const MAX_UNCHECKED_OFFSET: u64 = kiln_abi::GUARD_SIZE - 16;
 
 /// The memory a `memarg` addresses (GC array targets are not memories).
 fn memory_of(memarg: &MemArg) -> u32 {
@@ -58,7 +63,7 @@ impl FuncCompiler<'_> {
         let place = self.layout.memory(memory_of(memarg));
         let offset = memarg.offset;
         let explicit =
-            self.opts.bounds_checks == BoundsChecks::Explicit || offset > i32::MAX as u64;
+            self.opts.bounds_checks == BoundsChecks::Explicit || offset > MAX_UNCHECKED_OFFSET;
         let (iv, ipos) = self.stack.pop();
         if !explicit && let Loc::Const(c) = iv.loc {
             let eff = u64::from(c as u32) + offset;
