@@ -8,7 +8,9 @@
 //! `---` pages into `r-x`/`rw-`, decommitting turns them back and releases their memory.
 //!
 //! Both views are `MADV_DONTFORK`: a `fork()`ed child does not inherit the code space (sharing
-//! it would let the child rewrite the parent's code).
+//! it would let the child rewrite the parent's code). A child that inherits the Rust objects
+//! leaves the (absent) views alone when it frees code or drops a module: the addresses may by
+//! then belong to its own mappings.
 //!
 //! Allocation is first fit over a free list of ranges, in units of [`CODE_ALIGNMENT`]. Pages are
 //! committed when an allocation first touches them and decommitted when a freed range covers them
@@ -46,6 +48,8 @@ pub(crate) struct CodeSpace {
     /// One bit per page: committed or not.
     committed: Vec<u64>,
     committed_bytes: usize,
+    /// The process that mapped the views; in a forked child they do not exist.
+    owner: u32,
 }
 
 // SAFETY: the raw pointers are the bases of mappings this value owns; all mutation goes through
@@ -85,6 +89,7 @@ impl CodeSpace {
             free,
             committed: vec![0; (size / page_size).div_ceil(64)],
             committed_bytes: 0,
+            owner: std::process::id(),
         })
     }
 
@@ -267,9 +272,17 @@ impl CodeSpace {
         Ok(())
     }
 
+    /// Whether the views are mapped in this process (not in a `fork()`ed child).
+    fn mapped_here(&self) -> bool {
+        std::process::id() == self.owner
+    }
+
     fn decommit_pages(&mut self, first: usize, count: usize) {
         let offset = first * self.page_size;
         let len = count * self.page_size;
+        if !self.mapped_here() {
+            return;
+        }
         // SAFETY: the pages lie inside both views and are wholly free: no code on them can run
         // any more (the caller frees code only after its grace period) and nothing refers to
         // them. MADV_REMOVE needs the writable view still writable, so it comes first.
@@ -288,6 +301,9 @@ impl CodeSpace {
 
 impl Drop for CodeSpace {
     fn drop(&mut self) {
+        if !self.mapped_here() {
+            return;
+        }
         // SAFETY: both views were mapped by `reserve` with `self.size` bytes and nothing runs in
         // or refers to them any more (a code space is dropped after its module's grace period).
         unsafe {

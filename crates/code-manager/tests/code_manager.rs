@@ -690,3 +690,48 @@ fn trampolines_are_listed_and_callable() {
     assert_eq!(call(), 7);
     assert_eq!(module.memory_usage().code_bytes_of(CodeKind::Trampoline), 6);
 }
+
+/// A `fork()`ed child inherits the manager's objects but not the code spaces (they are
+/// `MADV_DONTFORK`); dropping a module there must not unmap whatever the child has since mapped
+/// at those addresses.
+#[test]
+fn a_forked_child_leaves_the_absent_code_space_alone() {
+    let (manager, _builtin) = manager();
+    let module = manager.new_native_module(0, 1).unwrap();
+    drop(module.publish(0, CodeKind::Baseline, &returns(5)).unwrap());
+    let start = module.code_space().start;
+    // SAFETY: fork in a test process; the child only maps, drops and reads, then exits.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let page = 4096;
+        // SAFETY: in the child the code space is absent, so the range is free to map.
+        let p = unsafe {
+            libc::mmap(
+                start as *mut libc::c_void,
+                page,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+                -1,
+                0,
+            )
+        };
+        if p as usize != start {
+            // SAFETY: leaving the child without running the parent's destructors.
+            unsafe { libc::_exit(2) };
+        }
+        // SAFETY: the page was just mapped read-write.
+        unsafe { *(start as *mut u8) = 7 };
+        drop(module);
+        drop(manager);
+        // SAFETY: still mapped, unless dropping the module unmapped it (then this faults).
+        let seen = unsafe { std::ptr::read_volatile(start as *const u8) };
+        // SAFETY: as above.
+        unsafe { libc::_exit(if seen == 7 { 0 } else { 3 }) };
+    }
+    let mut status = 0;
+    // SAFETY: waiting for the child forked above.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert!(libc::WIFEXITED(status), "child died: status {status:#x}");
+    assert_eq!(libc::WEXITSTATUS(status), 0);
+}
