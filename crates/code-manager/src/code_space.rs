@@ -368,4 +368,48 @@ mod tests {
         assert!(err.to_string().contains("8192"));
         assert!(CodeSpace::reserve(MAX_CODE_SPACE + 1).is_err());
     }
+
+    /// A `fork()`ed child inherits this object but not the views; dropping it there must not
+    /// unmap whatever the child has since mapped at those addresses.
+    #[test]
+    fn a_forked_child_leaves_the_absent_views_alone() {
+        let space = CodeSpace::reserve(1 << 20).unwrap();
+        let start = space.exec as usize;
+        // SAFETY: fork in a test; the child only maps, drops, reads and exits.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            // SAFETY: in the child the views are absent (MADV_DONTFORK), so the range is free.
+            let p = unsafe {
+                libc::mmap(
+                    start as *mut libc::c_void,
+                    4096,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+                    -1,
+                    0,
+                )
+            };
+            let code = if p as usize != start {
+                2
+            } else {
+                // SAFETY: the page was just mapped read-write.
+                unsafe { *(start as *mut u8) = 7 };
+                drop(space);
+                // SAFETY: still mapped, unless dropping the space unmapped it (then this faults).
+                if unsafe { std::ptr::read_volatile(start as *const u8) } == 7 {
+                    0
+                } else {
+                    3
+                }
+            };
+            // SAFETY: leaving the child without running the test harness's destructors.
+            unsafe { libc::_exit(code) };
+        }
+        let mut status = 0;
+        // SAFETY: waiting for the child forked above.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert!(libc::WIFEXITED(status), "child died: status {status:#x}");
+        assert_eq!(libc::WEXITSTATUS(status), 0);
+    }
 }
