@@ -1,21 +1,32 @@
 //! Project automation, run as `cargo xtask <command>`.
+//!
+//! This file only dispatches; each command lives in its own module.
+
+mod bench;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
+    let code = match args.first().map(String::as_str) {
         Some("test") => test(),
+        Some("bench") => bench::main(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask test");
-            std::process::exit(2);
+            eprintln!("       cargo xtask bench --help");
+            2
         }
-    }
+    };
+    std::process::exit(code);
 }
 
-/// The project's test command: everything CI runs.
-fn test() {
+/// The project's test command: everything CI runs (the workspace tests, then a quick
+/// benchmark smoke run that fails on checksum disagreement or a crashing peer).
+fn test() -> i32 {
     let status = std::process::Command::new(env!("CARGO"))
         .args(["test", "--workspace"])
         .status()
         .expect("failed to run cargo");
-    std::process::exit(status.code().unwrap_or(1));
+    if !status.success() {
+        return status.code().unwrap_or(1);
+    }
+    bench::main(&["all".to_string(), "--quick".to_string()])
 }

@@ -1,0 +1,143 @@
+//! SVG bar charts: per benchmark, every engine's median relative to the reference
+//! engine on each workload (log scale). Kiln's bars appear once its tiers are measured.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::results::BenchResult;
+
+/// One bar group: a workload and, per engine, its ratio to the reference.
+#[derive(Debug, Clone)]
+struct Group {
+    workload: String,
+    ratios: Vec<Option<f64>>,
+}
+
+/// Engines with at least one measured cell, except the reference itself.
+fn plotted_engines(bench: &BenchResult) -> Vec<String> {
+    bench
+        .engines
+        .iter()
+        .filter(|e| **e != bench.reference)
+        .filter(|e| {
+            bench
+                .cells
+                .iter()
+                .any(|c| &c.engine == *e && c.summary().is_some())
+        })
+        .cloned()
+        .collect()
+}
+
+/// Ratio of `engine` to the reference: time ratio, or throughput ratio.
+fn groups(bench: &BenchResult, engines: &[String]) -> Vec<Group> {
+    bench
+        .workloads
+        .iter()
+        .map(|w| Group {
+            workload: w.name.clone(),
+            ratios: engines
+                .iter()
+                .map(|e| {
+                    let v = bench.cell(&w.name, e)?.summary()?.median;
+                    let r = bench.cell(&w.name, &bench.reference)?.summary()?.median;
+                    Some(if bench.throughput { r / v } else { v / r })
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Writes the chart of `bench` to `path`.
+pub fn write_svg(bench: &BenchResult, path: &Path) -> Result<(), String> {
+    let engines = plotted_engines(bench);
+    let groups = groups(bench, &engines);
+    let values: Vec<f64> = groups
+        .iter()
+        .flat_map(|g| g.ratios.iter().flatten().copied())
+        .collect();
+    if values.is_empty() {
+        return Err(format!("{}: nothing measured to plot", bench.name));
+    }
+    let lo = values.iter().copied().fold(1.0_f64, f64::min) / 1.5;
+    let hi = values.iter().copied().fold(1.0_f64, f64::max) * 1.5;
+    draw(bench, &engines, &groups, lo, hi, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn draw(
+    bench: &BenchResult,
+    engines: &[String],
+    groups: &[Group],
+    lo: f64,
+    hi: f64,
+    path: &Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let width = (160 * groups.len() as u32).max(800);
+    let root = SVGBackend::new(path, (width, 560)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let caption = if bench.throughput {
+        format!(
+            "{}: throughput relative to {} (higher is faster)",
+            bench.name, bench.reference
+        )
+    } else {
+        format!(
+            "{}: time relative to {} (lower is faster)",
+            bench.name, bench.reference
+        )
+    };
+    let n = groups.len();
+    let mut chart = ChartBuilder::on(&root)
+        .caption(caption, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(-0.5..n as f64 - 0.5, (lo..hi).log_scale())?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_desc("ratio (log scale)")
+        .draw()?;
+    // Workload names under each group, placed in pixels below the plotting area.
+    let label_style =
+        TextStyle::from(("sans-serif", 14).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+    for (i, g) in groups.iter().enumerate() {
+        let (px, py) = chart.backend_coord(&(i as f64, lo));
+        root.draw(&Text::new(
+            g.workload.clone(),
+            (px, py + 8),
+            label_style.clone(),
+        ))?;
+    }
+    let slot = 0.8 / engines.len().max(1) as f64;
+    for (k, engine) in engines.iter().enumerate() {
+        let color = Palette99::pick(k).mix(0.9);
+        let bars = groups.iter().enumerate().filter_map(|(i, g)| {
+            let r = g.ratios[k]?;
+            let x0 = i as f64 - 0.4 + slot * k as f64;
+            Some(Rectangle::new(
+                [(x0, lo), (x0 + slot * 0.9, r)],
+                color.filled(),
+            ))
+        });
+        chart
+            .draw_series(bars)?
+            .label(engine.as_str())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+    }
+    chart.draw_series(LineSeries::new(
+        [(-0.5, 1.0), (n as f64 - 0.5, 1.0)],
+        BLACK.stroke_width(1),
+    ))?;
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
