@@ -2,13 +2,10 @@
 //! wasmparser's bare `Validator`, in-process, on the real-world corpus.
 //!
 //! `cargo xtask` builds in the dev profile, where workspace crates are unoptimized. So
-//! that both decoders are compared as shipped, the measurement runs in a child
-//! `cargo run` whose `--config` overrides build `kiln-decoder` and `wasmparser` with
-//! full optimization and without debug assertions (a one-time rebuild of those two and
-//! their dependents; nothing else changes).
+//! that both decoders are compared as shipped, the measurement runs in the optimized
+//! child build of [`kiln::optimized_child`].
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -21,16 +18,6 @@ pub const CHILD_COMMAND: &str = "__decode-samples";
 
 /// Each timed sample repeats decoding until it lasts at least this long.
 const MIN_SAMPLE: Duration = Duration::from_millis(30);
-
-/// Profile overrides for the child build.
-const OPTIMIZE: &[&str] = &[
-    "profile.dev.package.kiln-decoder.opt-level=3",
-    "profile.dev.package.kiln-decoder.debug-assertions=false",
-    "profile.dev.package.kiln-decoder.overflow-checks=false",
-    "profile.dev.package.wasmparser.opt-level=3",
-    "profile.dev.package.wasmparser.debug-assertions=false",
-    "profile.dev.package.wasmparser.overflow-checks=false",
-];
 
 /// Samples of one module, in milliseconds per full decode.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,15 +36,10 @@ pub struct ModuleSamples {
 
 /// Measures `files` in an optimized child process, `reps` samples each.
 pub fn measure(files: &[PathBuf], reps: usize) -> Result<Vec<ModuleSamples>, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["run", "--quiet", "--package", "kiln-xtask"]);
-    for item in OPTIMIZE {
-        cmd.args(["--config", item]);
-    }
-    cmd.args(["--", "bench", CHILD_COMMAND, &reps.to_string()]);
+    let mut cmd = kiln::optimized_child();
+    cmd.args(["bench", CHILD_COMMAND, &reps.to_string()]);
     cmd.args(files);
-    println!("bench: decode runs in an optimized build of kiln-decoder and wasmparser");
+    println!("bench: decode runs in an optimized build of Kiln and wasmparser");
     let out = capture(&mut cmd)?;
     if !out.success {
         return Err(format!("decode child failed: {}", out.stderr.trim()));

@@ -156,6 +156,9 @@ pub fn main(args: &[String]) -> i32 {
     if args.first().map(String::as_str) == Some(decode::CHILD_COMMAND) {
         return decode::child_main(&args[1..]);
     }
+    if args.first().map(String::as_str) == Some(peers::KILN_CHILD_COMMAND) {
+        return peers::kiln_child_main(&args[1..]);
+    }
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!("{USAGE}");
         return 0;

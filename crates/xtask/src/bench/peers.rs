@@ -48,8 +48,8 @@ pub struct Engine {
     /// The tier a run must be observed in (node: "liftoff"/"turbofan", Wasmtime:
     /// "cranelift"/"non-cranelift"), `None` when any tier is fine (default tiering).
     pub expect_tier: Option<&'static str>,
-    /// Kiln: the tier, while it is not implemented yet.
-    pub not_implemented: Option<&'static str>,
+    /// Kiln: the tier ("baseline" or "opt").
+    pub kiln_tier: Option<&'static str>,
 }
 
 /// V8 flags that make compile benchmarks compile every function eagerly and never
@@ -71,7 +71,7 @@ const fn node(
         strategy: "",
         parallel: true,
         expect_tier: tier,
-        not_implemented: None,
+        kiln_tier: None,
     }
 }
 
@@ -88,7 +88,7 @@ const fn wasmtime(name: &'static str, strategy: &'static str, parallel: bool) ->
         strategy,
         parallel,
         expect_tier: Some(tier),
-        not_implemented: None,
+        kiln_tier: None,
     }
 }
 
@@ -100,7 +100,7 @@ const fn kiln(name: &'static str, tier: &'static str) -> Engine {
         strategy: "",
         parallel: false,
         expect_tier: None,
-        not_implemented: Some(tier),
+        kiln_tier: Some(tier),
     }
 }
 
@@ -160,6 +160,51 @@ pub const COMPARISONS: &[(&str, &str)] = &[
     ("kiln-opt", "node-turbofan"),
     ("kiln-opt", "wasmtime-cranelift"),
 ];
+
+/// Hidden subcommand that takes one Kiln sample in the optimized child build.
+pub const KILN_CHILD_COMMAND: &str = "__kiln-sample";
+
+/// Entry point of the Kiln child: `bench __kiln-sample TIER REQUEST-JSON`; prints a
+/// reply in the drivers' format.
+pub fn kiln_child_main(args: &[String]) -> i32 {
+    let (Some(tier), Some(request)) = (args.first(), args.last()) else {
+        eprintln!("usage: bench {KILN_CHILD_COMMAND} TIER REQUEST");
+        return 2;
+    };
+    let reply = match kiln_sample(tier, request) {
+        Ok(v) => v,
+        Err(e) => serde_json::json!({ "ok": false, "error": e }),
+    };
+    println!("{reply}");
+    i32::from(reply["ok"] != true)
+}
+
+fn kiln_sample(tier: &str, request: &str) -> Result<serde_json::Value, String> {
+    use super::kiln;
+    let request: serde_json::Value = serde_json::from_str(request).map_err(|e| e.to_string())?;
+    let file = request["file"].as_str().ok_or("no file")?;
+    let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+    let arg = request["arg"].as_i64().unwrap_or(0) as i32;
+    let (time, checksum) = match request["op"].as_str() {
+        Some("compile") => (kiln::compile(tier, &bytes)?, None),
+        Some("run") | Some("verify") => {
+            let (t, r) = kiln::run(tier, &bytes, arg)?;
+            (t, Some(r.to_string()))
+        }
+        Some("startup") => {
+            let (t, r) = kiln::startup(tier, &bytes)?;
+            (t, Some(r.to_string()))
+        }
+        other => return Err(format!("unknown op {other:?}")),
+    };
+    Ok(serde_json::json!({
+        "ok": true,
+        "ms": time.as_secs_f64() * 1e3,
+        "checksum": checksum,
+        "tier": tier,
+        "engine_version": "kiln (optimized child build)",
+    }))
+}
 
 /// One request to a driver.
 #[derive(Debug, Clone, Copy)]
@@ -229,7 +274,7 @@ impl Drivers {
         let mut cmd = match engine.peer {
             Peer::Node => self.node_command(engine, op),
             Peer::Wasmtime => self.python_command()?,
-            Peer::Kiln => return Err("Kiln is measured in-process".into()),
+            Peer::Kiln => self.kiln_command(engine),
         };
         let request = serde_json::json!({
             "op": op.name(),
@@ -259,6 +304,12 @@ impl Drivers {
             cmd.arg("--allow-natives-syntax");
         }
         cmd.arg(self.dir.join("node_driver.js"));
+        cmd
+    }
+
+    fn kiln_command(&self, engine: &Engine) -> Command {
+        let mut cmd = super::kiln::optimized_child();
+        cmd.args(["bench", KILN_CHILD_COMMAND, engine.kiln_tier.unwrap_or("")]);
         cmd
     }
 

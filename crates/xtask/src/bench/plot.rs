@@ -62,7 +62,9 @@ pub fn write_svg(bench: &BenchResult, path: &Path) -> Result<(), String> {
         return Err(format!("{}: nothing measured to plot", bench.name));
     }
     let lo = values.iter().copied().fold(1.0_f64, f64::min) / 1.5;
-    let hi = values.iter().copied().fold(1.0_f64, f64::max) * 1.5;
+    let max = values.iter().copied().fold(1.0_f64, f64::max) * 1.2;
+    // Leave the top third of the (log) height free for the legend.
+    let hi = max * (max / lo).sqrt();
     draw(bench, &engines, &groups, lo, hi, path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
@@ -98,7 +100,10 @@ fn draw(
     chart
         .configure_mesh()
         .disable_x_mesh()
+        .light_line_style(TRANSPARENT)
         .x_labels(0)
+        .y_labels(14)
+        .y_label_formatter(&|y| format!("{y:.2}"))
         .y_desc("ratio (log scale)")
         .draw()?;
     // Workload names under each group, placed in pixels below the plotting area.

@@ -201,7 +201,9 @@ impl Context {
     }
 
     fn initial_cell(&self, workload: &str, engine: &Engine) -> Cell {
-        if let Some(tier) = engine.not_implemented {
+        if let Some(tier) = engine.kiln_tier
+            && !kiln::tier_available(tier)
+        {
             return Cell::new(
                 workload,
                 engine.name,
