@@ -96,9 +96,14 @@ pub fn run(tier: &str, bytes: &[u8], arg: i32) -> Result<(Duration, i32), String
     Err(not_yet(tier))
 }
 
-/// Times bytes to first result: compile with `tier`, instantiate, call `cheap()`.
-pub fn startup(tier: &str, bytes: &[u8]) -> Result<(Duration, i32), String> {
-    // TODO(tiers): time compile + instantiate + the call of `cheap()` with `kiln_engine`.
-    let _ = bytes;
+/// Times bytes to first result: compile with `tier`, instantiate with every imported
+/// function stubbed (trapping if called), and call the export `call` if given.
+pub fn startup(
+    tier: &str,
+    bytes: &[u8],
+    call: Option<&str>,
+) -> Result<(Duration, Option<i32>), String> {
+    // TODO(tiers): time compile + instantiate + the call with `kiln_engine`.
+    let _ = (bytes, call);
     Err(not_yet(tier))
 }

@@ -25,7 +25,7 @@ usage: cargo xtask bench [decode|compile|run|startup|all] [--quick] [--reps N]
   decode    Kiln's decoder vs wasmparser's Validator, MB/s, real-world corpus
   compile   compile time of the real-world corpus (node, Wasmtime, Kiln tiers)
   run       run time of the C kernels under bench/kernels/
-  startup   bytes to first result: compile + instantiate + first call
+  startup   bytes to first result: compile + instantiate (+ first call), kernels and corpus
   all       all of the above (the default)
 
   --quick         1-2 repetitions, smallest modules, small kernel sizes (smoke test)
@@ -69,8 +69,7 @@ impl Bench {
     fn default_reps(self) -> usize {
         match self {
             Bench::Compile => 3,
-            Bench::Decode | Bench::Run => 5,
-            Bench::Startup => 7,
+            Bench::Decode | Bench::Run | Bench::Startup => 5,
         }
     }
 }

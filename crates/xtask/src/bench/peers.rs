@@ -192,8 +192,9 @@ fn kiln_sample(tier: &str, request: &str) -> Result<serde_json::Value, String> {
             (t, Some(r.to_string()))
         }
         Some("startup") => {
-            let (t, r) = kiln::startup(tier, &bytes)?;
-            (t, Some(r.to_string()))
+            let call = request["call"].as_str().filter(|c| !c.is_empty());
+            let (t, r) = kiln::startup(tier, &bytes, call)?;
+            (t, r.map(|r| r.to_string()))
         }
         other => return Err(format!("unknown op {other:?}")),
     };
@@ -213,8 +214,8 @@ pub enum Op {
     Compile,
     /// Time one call of `run(arg)`.
     Run(i32),
-    /// Time compile + instantiate + `cheap()`.
-    Startup,
+    /// Time compile + instantiate (+ a call of `cheap()` when true).
+    Startup(bool),
     /// Run `run(arg)` and report the tier the code ran in.
     Verify(i32),
 }
@@ -224,7 +225,7 @@ impl Op {
         match self {
             Op::Compile => "compile",
             Op::Run(_) => "run",
-            Op::Startup => "startup",
+            Op::Startup(_) => "startup",
             Op::Verify(_) => "verify",
         }
     }
@@ -282,6 +283,7 @@ impl Drivers {
             "arg": op.arg(),
             "strategy": engine.strategy,
             "parallel": engine.parallel,
+            "call": if matches!(op, Op::Startup(true)) { "cheap" } else { "" },
         });
         cmd.arg(request.to_string());
         let out = capture(&mut cmd)?;

@@ -57,7 +57,7 @@ impl Context {
         let wants_corpus = opts
             .benches
             .iter()
-            .any(|b| matches!(b, Bench::Decode | Bench::Compile));
+            .any(|b| matches!(b, Bench::Decode | Bench::Compile | Bench::Startup));
         let corpus = match (&node, wants_corpus) {
             (_, false) => Ok(Vec::new()),
             (Err(e), true) => Err(format!("npm is needed to fetch the corpus: {e}")),
@@ -100,10 +100,11 @@ impl Context {
             ),
             Bench::Startup => self.run_peers(
                 "startup",
-                "Bytes to first result: compile + instantiate + first call of `cheap()` on each \
-                 kernel module, in-process (engine already created).",
+                "Bytes to first result, in-process (engine already created): for kernels, compile \
+                 + instantiate + first call of `cheap()`; for corpus modules, compile + instantiate \
+                 with stubbed function imports. node-default keeps V8's lazy compilation.",
                 peers::STARTUP_ENGINES,
-                self.kernel_jobs(|_| Op::Startup),
+                self.startup_jobs(),
                 reps,
             ),
         }
@@ -123,6 +124,13 @@ impl Context {
                 op,
             })
             .collect())
+    }
+
+    /// Kernels (calling `cheap()`), then the corpus (instantiation only).
+    fn startup_jobs(&self) -> Result<Vec<Job>, String> {
+        let mut jobs = self.kernel_jobs(|_| Op::Startup(true))?;
+        jobs.extend(self.corpus_jobs(Op::Startup(false))?);
+        Ok(jobs)
     }
 
     fn kernel_jobs(&self, op: impl Fn(&Kernel) -> Op) -> Result<Vec<Job>, String> {
