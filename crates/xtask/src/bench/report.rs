@@ -280,6 +280,55 @@ mod tests {
         assert_eq!(size_text(18_021_247), "17.2 MiB");
     }
 
+    fn sample_run(kiln_ms: f64) -> Run {
+        use super::super::results::{BenchResult, Cell};
+        let mut cells = Vec::new();
+        for (engine, ms) in [("kiln-opt", kiln_ms), ("node-turbofan", 10.0)] {
+            let mut c = Cell::new("fib", engine, Status::Ok, None);
+            c.samples_ms = vec![ms, ms * 1.01, ms * 0.99];
+            cells.push(c);
+        }
+        Run {
+            date: "then".into(),
+            quick: true,
+            environment: Default::default(),
+            benches: vec![BenchResult {
+                name: "run".into(),
+                measures: String::new(),
+                throughput: false,
+                reference: "node-turbofan".into(),
+                workloads: vec![Workload {
+                    name: "fib".into(),
+                    bytes: 300,
+                    detail: String::new(),
+                }],
+                engines: vec!["node-turbofan".into(), "kiln-opt".into()],
+                comparisons: vec![("kiln-opt".into(), "node-turbofan".into())],
+                cells,
+                tier_checks: Vec::new(),
+                errors: Vec::new(),
+            }],
+        }
+    }
+
+    #[test]
+    fn ratios_and_geomean_appear() {
+        let md = markdown(&sample_run(20.0));
+        assert!(
+            md.contains("| kiln-opt / node-turbofan | 2.00 | **2.00** |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn compare_shows_change() {
+        let md = compare_markdown(&sample_run(20.0), &sample_run(15.0));
+        assert!(
+            md.contains("| fib | kiln-opt | 20.0 | 15.0 | -25.0% |"),
+            "{md}"
+        );
+    }
+
     #[test]
     fn not_implemented_rows_say_so_once() {
         let row = vec!["not yet implemented: tier opt".to_string(); 3];
