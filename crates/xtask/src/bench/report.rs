@@ -210,7 +210,12 @@ pub fn compare_markdown(old: &Run, new: &Run) -> String {
         let Some(before) = old.benches.iter().find(|b| b.name == bench.name) else {
             continue;
         };
-        let _ = writeln!(out, "## {}\n", bench.name);
+        let unit = if bench.throughput {
+            "MB/s; a positive change is faster"
+        } else {
+            "ms; a negative change is faster"
+        };
+        let _ = writeln!(out, "## {}\n\nMedians in {unit}.\n", bench.name);
         out.push_str("| workload | engine | before | now | change |\n|---|---|---:|---:|---:|\n");
         for w in &bench.workloads {
             for engine in &bench.engines {

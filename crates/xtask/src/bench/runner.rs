@@ -458,3 +458,63 @@ fn load_corpus(repo: &Path, cache: &Path, quick: bool) -> Result<Vec<corpus::Mod
     }
     entries.iter().map(|e| corpus::fetch(e, cache)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(engine: &str, checksum: &str) -> Cell {
+        let mut c = Cell::new("fib", engine, Status::Ok, None);
+        c.samples_ms = vec![1.0];
+        c.checksum = Some(checksum.into());
+        c
+    }
+
+    fn result_with(cells: Vec<Cell>) -> BenchResult {
+        let mut r = empty_result("run", "", false, &[], "node-liftoff");
+        r.workloads = vec![Workload {
+            name: "fib".into(),
+            bytes: 1,
+            detail: String::new(),
+        }];
+        r.cells = cells;
+        r
+    }
+
+    #[test]
+    fn disagreeing_checksums_are_an_error() {
+        let mut r = result_with(vec![
+            cell("node-liftoff", "55"),
+            cell("wasmtime-winch", "56"),
+        ]);
+        check_checksums(&mut r);
+        assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+        let mut r = result_with(vec![
+            cell("node-liftoff", "55"),
+            cell("wasmtime-winch", "55"),
+        ]);
+        check_checksums(&mut r);
+        assert!(r.errors.is_empty());
+    }
+
+    #[test]
+    fn wrong_tier_or_changed_checksum_fails_the_cell() {
+        let engine = peers::RUN_ENGINES[0];
+        let reply = |checksum: &str, tier: &str| peers::Reply {
+            ok: true,
+            ms: 1.0,
+            checksum: Some(checksum.into()),
+            tier: Some(tier.into()),
+            engine_version: None,
+            error: None,
+        };
+        let mut c = Cell::new("fib", engine.name, Status::Ok, None);
+        record(&mut c, &engine, reply("55", "liftoff"));
+        assert_eq!((c.status, c.samples_ms.len()), (Status::Ok, 1));
+        record(&mut c, &engine, reply("56", "liftoff"));
+        assert_eq!(c.status, Status::Failed);
+        let mut c = Cell::new("fib", engine.name, Status::Ok, None);
+        record(&mut c, &engine, reply("55", "turbofan"));
+        assert_eq!(c.status, Status::Failed);
+    }
+}
