@@ -32,6 +32,7 @@ usage: cargo xtask bench [decode|compile|run|startup|all] [--quick] [--reps N]
   --reps N        repetitions per (workload, engine)
   --compare FILE  also show the change against an earlier results JSON
   --peers LIST    peers to run (default node,wasmtime); Kiln always runs
+  --from-json F   measure nothing: rewrite tables and charts of an earlier results JSON
 
 Output: Markdown on stdout and in target/bench/report.md, raw samples in
 target/bench/results.json, SVG charts in target/bench/<benchmark>.svg.
@@ -87,6 +88,8 @@ pub struct Options {
     pub compare: Option<PathBuf>,
     /// Peers to run.
     pub peers: Vec<peers::Peer>,
+    /// Earlier results to report again instead of measuring.
+    pub from_json: Option<PathBuf>,
 }
 
 impl Options {
@@ -108,6 +111,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         reps: None,
         compare: None,
         peers: vec![peers::Peer::Node, peers::Peer::Wasmtime],
+        from_json: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -119,6 +123,9 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             }
             "--compare" => opts.compare = Some(it.next().ok_or("--compare needs a file")?.into()),
             "--peers" => opts.peers = parse_peers(it.next().ok_or("--peers needs a list")?)?,
+            "--from-json" => {
+                opts.from_json = Some(it.next().ok_or("--from-json needs a file")?.into())
+            }
             word => match Bench::parse(word) {
                 Some(b) => opts.benches.extend(b),
                 None => return Err(format!("unknown argument {word}")),
@@ -175,12 +182,15 @@ pub fn main(args: &[String]) -> i32 {
         eprintln!("bench: {}: {e}", out_dir.display());
         return 1;
     }
-    let ctx = runner::Context::prepare(&opts, &repo, &out_dir);
-    let run = Run {
-        date: utc_now(),
-        quick: opts.quick,
-        environment: environment(&ctx),
-        benches: opts.benches.iter().map(|b| ctx.run(*b)).collect(),
+    let run = match &opts.from_json {
+        Some(path) => match read_run(path) {
+            Ok(run) => run,
+            Err(e) => {
+                eprintln!("bench: --from-json: {e}");
+                return 1;
+            }
+        },
+        None => measure(&opts, &repo, &out_dir),
     };
     let ok = write_outputs(&run, &opts, &out_dir);
     let failures = count_failures(&run);
@@ -190,6 +200,17 @@ pub fn main(args: &[String]) -> i32 {
     } else {
         println!("bench: ok");
         0
+    }
+}
+
+/// Prepares the tools and inputs, then runs the selected benchmarks.
+fn measure(opts: &Options, repo: &Path, out_dir: &Path) -> Run {
+    let ctx = runner::Context::prepare(opts, repo, out_dir);
+    Run {
+        date: utc_now(),
+        quick: opts.quick,
+        environment: environment(&ctx),
+        benches: opts.benches.iter().map(|b| ctx.run(*b)).collect(),
     }
 }
 
@@ -214,11 +235,11 @@ fn write_outputs(run: &Run, opts: &Options, out_dir: &Path) -> bool {
     let mut ok = true;
     let stamp = run.date.replace([':', '-'], "");
     let json = serde_json::to_string_pretty(run).expect("serializable");
-    let mut files = vec![
-        (out_dir.join("report.md"), md.clone()),
-        (out_dir.join("results.json"), json.clone()),
-        (out_dir.join(format!("results-{stamp}.json")), json),
-    ];
+    let mut files = vec![(out_dir.join("report.md"), md.clone())];
+    if opts.from_json.is_none() {
+        files.push((out_dir.join("results.json"), json.clone()));
+        files.push((out_dir.join(format!("results-{stamp}.json")), json));
+    }
     for bench in &run.benches {
         files.push((
             out_dir.join(format!("{}.md", bench.name)),

@@ -40,11 +40,7 @@ fn groups(bench: &BenchResult, engines: &[String]) -> Vec<Group> {
             workload: w.name.clone(),
             ratios: engines
                 .iter()
-                .map(|e| {
-                    let v = bench.cell(&w.name, e)?.summary()?.median;
-                    let r = bench.cell(&w.name, &bench.reference)?.summary()?.median;
-                    Some(if bench.throughput { r / v } else { v / r })
-                })
+                .map(|e| bench.relative_to_reference(&w.name, e))
                 .collect(),
         })
         .collect()
@@ -66,6 +62,30 @@ pub fn write_svg(bench: &BenchResult, path: &Path) -> Result<(), String> {
     // Leave the top third of the (log) height free for the legend.
     let hi = max * (max / lo).sqrt();
     draw(bench, &engines, &groups, lo, hi, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Values 1, 2, 5 times powers of ten between `lo` and `hi`.
+fn ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let mut out = Vec::new();
+    let mut decade = 10f64.powi(lo.log10().floor() as i32);
+    while decade <= hi {
+        for m in [1.0, 2.0, 5.0] {
+            let v = decade * m;
+            if v >= lo && v <= hi {
+                out.push(v);
+            }
+        }
+        decade *= 10.0;
+    }
+    out
+}
+
+fn format_tick(v: f64) -> String {
+    if v >= 1.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v}")
+    }
 }
 
 fn draw(
@@ -102,10 +122,21 @@ fn draw(
         .disable_x_mesh()
         .light_line_style(TRANSPARENT)
         .x_labels(0)
-        .y_labels(14)
-        .y_label_formatter(&|y| format!("{y:.2}"))
+        .y_labels(0)
+        .y_label_formatter(&|_| String::new())
         .y_desc("ratio (log scale)")
         .draw()?;
+    // plotters labels few ticks on short log ranges; draw a 1-2-5 grid with labels.
+    let tick_style =
+        TextStyle::from(("sans-serif", 12).into_font()).pos(Pos::new(HPos::Right, VPos::Center));
+    for v in ticks(lo, hi) {
+        chart.draw_series(LineSeries::new(
+            [(-0.5, v), (n as f64 - 0.5, v)],
+            BLACK.mix(0.15),
+        ))?;
+        let (px, py) = chart.backend_coord(&(-0.5, v));
+        root.draw(&Text::new(format_tick(v), (px - 6, py), tick_style.clone()))?;
+    }
     // Workload names under each group, placed in pixels below the plotting area.
     let label_style =
         TextStyle::from(("sans-serif", 14).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
@@ -145,4 +176,16 @@ fn draw(
         .draw()?;
     root.present()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_follow_one_two_five() {
+        assert_eq!(ticks(0.3, 12.0), [0.5, 1.0, 2.0, 5.0, 10.0]);
+        assert_eq!(format_tick(0.5), "0.5");
+        assert_eq!(format_tick(20.0), "20");
+    }
 }

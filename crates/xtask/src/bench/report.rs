@@ -21,9 +21,56 @@ pub fn markdown(run: &Run) -> String {
         let _ = writeln!(out, "- {key}: {value}");
     }
     let _ = writeln!(out);
+    out.push_str(&summary_table(run));
     for bench in &run.benches {
         out.push_str(&bench_markdown(bench));
     }
+    out
+}
+
+/// One line per (benchmark, engine): geometric mean over the workloads of the
+/// engine's median relative to the benchmark's reference engine, and how many of its
+/// cells are noisy or not measured.
+fn summary_table(run: &Run) -> String {
+    let mut out = String::from(
+        "## Summary\n\nGeometric mean over workloads of each engine's median relative to the \
+         benchmark's reference engine (time ratio, or throughput ratio for decode).\n\n\
+         | benchmark | engine | geomean vs reference | noisy cells | not measured |\n\
+         |---|---|---:|---:|---|\n",
+    );
+    for bench in &run.benches {
+        for engine in &bench.engines {
+            let cells: Vec<_> = bench.cells.iter().filter(|c| &c.engine == engine).collect();
+            let ratios: Vec<f64> = bench
+                .workloads
+                .iter()
+                .filter_map(|w| bench.relative_to_reference(&w.name, engine))
+                .collect();
+            let noisy = cells
+                .iter()
+                .filter(|c| c.summary().is_some_and(|s| s.is_noisy()))
+                .count();
+            let unmeasured =
+                cells
+                    .iter()
+                    .find(|c| c.status != Status::Ok)
+                    .map_or(String::new(), |c| {
+                        let status = match c.status {
+                            Status::NotImplemented => "not yet implemented",
+                            Status::Missing => "missing",
+                            Status::Failed | Status::Ok => "FAILED",
+                        };
+                        format!("{status}: {}", escape(c.note.as_deref().unwrap_or("")))
+                    });
+            let _ = writeln!(
+                out,
+                "| {} | {engine} | {} | {noisy} | {unmeasured} |",
+                bench.name,
+                geomean(&ratios).map_or("n/a".into(), |g| format!("{g:.2} × {}", bench.reference)),
+            );
+        }
+    }
+    let _ = writeln!(out);
     out
 }
 

@@ -139,6 +139,14 @@ impl BenchResult {
         }
     }
 
+    /// Median of `engine` relative to the reference engine's on one workload: time
+    /// ratio, or throughput ratio for throughput benchmarks.
+    pub fn relative_to_reference(&self, workload: &str, engine: &str) -> Option<f64> {
+        let v = self.cell(workload, engine)?.summary()?.median;
+        let r = self.cell(workload, &self.reference)?.summary()?.median;
+        Some(if self.throughput { r / v } else { v / r })
+    }
+
     /// Kiln/peer ratio on one workload: time ratio (below 1 = Kiln faster), or for
     /// throughput benchmarks the throughput ratio (above 1 = Kiln faster).
     pub fn ratio(&self, workload: &str, kiln: &str, peer: &str) -> Option<f64> {
