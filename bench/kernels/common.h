@@ -2,7 +2,12 @@
 #ifndef KILN_BENCH_COMMON_H
 #define KILN_BENCH_COMMON_H
 
+#ifdef __wasm__
 #define EXPORT(name) __attribute__((export_name(name)))
+#else
+/* Native builds (the checksum reference) link the kernel with native_main.c. */
+#define EXPORT(name) __attribute__((used))
+#endif
 
 typedef unsigned int u32;
 typedef unsigned long long u64;

@@ -118,3 +118,39 @@ fn build(repo: &Path, out_dir: &Path, kernel: &Kernel) -> Result<PathBuf, String
     }
     Ok(output)
 }
+
+/// Checksum of `run(arg)` from a native build (host clang -O2) of `kernel`: the
+/// reference the wasm engines' results are checked against.
+pub fn native_checksum(
+    repo: &Path,
+    out_dir: &Path,
+    kernel: &Kernel,
+    arg: i32,
+) -> Result<String, String> {
+    let dir = repo.join("bench").join("kernels");
+    let exe = out_dir.join(format!("{}-native", kernel.name));
+    let out = capture(
+        Command::new("clang")
+            .args(["-O2", "-o"])
+            .arg(&exe)
+            .arg(dir.join(format!("{}.c", kernel.name)))
+            .arg(dir.join("native_main.c"))
+            .arg("-lm"),
+    )?;
+    if !out.success {
+        return Err(format!(
+            "native build of {}: {}",
+            kernel.name,
+            out.stderr.trim()
+        ));
+    }
+    let out = capture(Command::new(&exe).arg(arg.to_string()))?;
+    if !out.success {
+        return Err(format!(
+            "native run of {}: {}",
+            kernel.name,
+            out.stderr.trim()
+        ));
+    }
+    Ok(out.stdout.trim().to_string())
+}

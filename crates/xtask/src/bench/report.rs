@@ -92,6 +92,9 @@ pub fn bench_markdown(bench: &BenchResult) -> String {
     out.push_str(&results_table(bench));
     out.push_str(&ratio_table(bench));
     out.push_str(&tier_table(bench));
+    for note in &bench.notes {
+        let _ = writeln!(out, "{note}\n");
+    }
     if !bench.errors.is_empty() {
         let _ = writeln!(out, "**Errors:**\n");
         for e in &bench.errors {
@@ -359,6 +362,7 @@ mod tests {
                 cells,
                 tier_checks: Vec::new(),
                 errors: Vec::new(),
+                notes: Vec::new(),
             }],
         }
     }

@@ -113,6 +113,9 @@ pub struct BenchResult {
     pub tier_checks: Vec<TierCheck>,
     /// Errors that fail the run (checksum disagreement, crashes).
     pub errors: Vec<String>,
+    /// Remarks shown under the tables (e.g. the native checksum check).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 impl BenchResult {

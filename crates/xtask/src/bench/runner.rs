@@ -23,6 +23,8 @@ const TIER_CHECK_ARG: i32 = 22;
 #[derive(Debug)]
 pub struct Context {
     opts: Options,
+    repo: PathBuf,
+    out_dir: PathBuf,
     /// Tool versions, recorded with the results.
     pub versions: BTreeMap<String, String>,
     drivers: Drivers,
@@ -65,6 +67,8 @@ impl Context {
         };
         Context {
             opts: opts.clone(),
+            repo: repo.to_path_buf(),
+            out_dir: out_dir.to_path_buf(),
             versions,
             drivers: Drivers {
                 dir: repo.join("bench").join("drivers"),
@@ -90,14 +94,19 @@ impl Context {
                 self.corpus_jobs(Op::Compile),
                 reps,
             ),
-            Bench::Run => self.run_peers(
-                "run",
-                "Time of one call of each C kernel's `run(n)` after instantiation (node-default \
-                 includes V8's dynamic tier-up; its final tier is shown). Checksums must agree.",
-                peers::RUN_ENGINES,
-                self.kernel_jobs(|k| Op::Run(k.arg(self.opts.quick))),
-                reps,
-            ),
+            Bench::Run => {
+                let mut result = self.run_peers(
+                    "run",
+                    "Time of one call of each C kernel's `run(n)` after instantiation (node-default \
+                     includes V8's dynamic tier-up; its final tier is shown). Checksums must agree \
+                     with each other and with a native build.",
+                    peers::RUN_ENGINES,
+                    self.kernel_jobs(|k| Op::Run(k.arg(self.opts.quick))),
+                    reps,
+                );
+                self.check_native_checksums(&mut result);
+                result
+            }
             Bench::Startup => self.run_peers(
                 "startup",
                 "Bytes to first result, in-process (engine already created): for kernels, compile \
@@ -107,6 +116,44 @@ impl Context {
                 self.startup_jobs(),
                 reps,
             ),
+        }
+    }
+
+    /// Compares every engine's checksum with a native build of each kernel.
+    fn check_native_checksums(&self, result: &mut BenchResult) {
+        let mut mismatches = Vec::new();
+        for kernel in KERNELS {
+            let arg = kernel.arg(self.opts.quick);
+            let native = match kernels::native_checksum(
+                &self.repo,
+                &self.out_dir.join("kernels"),
+                kernel,
+                arg,
+            ) {
+                Ok(c) => c,
+                Err(e) => {
+                    result.errors.push(e);
+                    continue;
+                }
+            };
+            for c in result.cells.iter().filter(|c| c.workload == kernel.name) {
+                if let Some(sum) = c.checksum.as_deref().filter(|s| *s != native) {
+                    mismatches.push(format!(
+                        "{} on {}: {sum}, native {native}",
+                        c.engine, kernel.name
+                    ));
+                }
+            }
+        }
+        if mismatches.is_empty() {
+            result
+                .notes
+                .push("Checksums: every measured engine returned the result of a native `clang -O2` build.".into());
+        } else {
+            result.errors.push(format!(
+                "checksum differs from the native build: {}",
+                mismatches.join("; ")
+            ));
         }
     }
 
@@ -387,6 +434,7 @@ fn empty_result(
         cells: Vec::new(),
         tier_checks: Vec::new(),
         errors: Vec::new(),
+        notes: Vec::new(),
     }
 }
 
