@@ -16,8 +16,15 @@ use super::tools::capture;
 /// Hidden subcommand the child runs.
 pub const CHILD_COMMAND: &str = "__decode-samples";
 
-/// Each timed sample repeats decoding until it lasts at least this long.
-const MIN_SAMPLE: Duration = Duration::from_millis(30);
+/// A decoder under test.
+type DecodeFn = fn(&[u8]) -> Result<(), String>;
+
+/// Each sample of a decoder is made of this many batches, alternating with the
+/// other decoder's batches.
+const ROUNDS: usize = 6;
+
+/// Each batch repeats decoding until it lasts at least this long.
+const MIN_BATCH: Duration = Duration::from_millis(8);
 
 /// Samples of one module, in milliseconds per full decode.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,57 +77,64 @@ pub fn child_main(args: &[String]) -> i32 {
             return 1;
         }
     };
-    // Alternate which decoder goes first from one repetition to the next.
-    for rep in 0..reps {
+    for _ in 0..reps {
         for (m, b) in modules.iter_mut().zip(&bytes) {
-            if rep % 2 == 0 {
-                sample_into(
-                    &mut m.reference_ms,
-                    &mut m.reference_error,
-                    b,
-                    kiln::reference_validate,
-                );
-                sample_into(&mut m.kiln_ms, &mut m.kiln_error, b, kiln::decode);
-            } else {
-                sample_into(&mut m.kiln_ms, &mut m.kiln_error, b, kiln::decode);
-                sample_into(
-                    &mut m.reference_ms,
-                    &mut m.reference_error,
-                    b,
-                    kiln::reference_validate,
-                );
-            }
+            sample_pair(m, b);
         }
     }
     println!("{}", serde_json::to_string(&modules).expect("serializable"));
     0
 }
 
-fn sample_into(
-    samples: &mut Vec<f64>,
-    error: &mut Option<String>,
-    bytes: &[u8],
-    decode: fn(&[u8]) -> Result<(), String>,
-) {
-    if error.is_some() {
+/// Takes one sample of each decoder on one module. The sample is split into
+/// `ROUNDS` short batches that alternate between the two decoders, so a burst of
+/// load on the machine slows both alike instead of one of them.
+fn sample_pair(m: &mut ModuleSamples, bytes: &[u8]) {
+    if m.reference_error.is_some() || m.kiln_error.is_some() {
         return;
     }
-    match time_decode(bytes, decode) {
-        Ok(ms) => samples.push(ms),
-        Err(e) => *error = Some(e),
+    let decoders: [DecodeFn; 2] = [kiln::reference_validate, kiln::decode];
+    let mut total = [Duration::ZERO; 2];
+    let mut count = [0u32; 2];
+    for round in 0..ROUNDS {
+        for k in 0..2 {
+            let which = (k + round) % 2;
+            match time_batch(bytes, decoders[which]) {
+                Ok((elapsed, n)) => {
+                    total[which] += elapsed;
+                    count[which] += n;
+                }
+                Err(e) => {
+                    let slot = if which == 0 {
+                        &mut m.reference_error
+                    } else {
+                        &mut m.kiln_error
+                    };
+                    *slot = Some(e);
+                    return;
+                }
+            }
+        }
     }
+    let ms = |k: usize| total[k].as_secs_f64() * 1e3 / f64::from(count[k]);
+    m.reference_ms.push(ms(0));
+    m.kiln_ms.push(ms(1));
 }
 
-/// Milliseconds per decode, averaged over enough repetitions to last `MIN_SAMPLE`.
-fn time_decode(bytes: &[u8], decode: fn(&[u8]) -> Result<(), String>) -> Result<f64, String> {
+/// Decodes repeatedly for at least `MIN_BATCH` (at least once); returns the time
+/// and the number of decodes.
+fn time_batch(
+    bytes: &[u8],
+    decode: fn(&[u8]) -> Result<(), String>,
+) -> Result<(Duration, u32), String> {
     let start = Instant::now();
-    decode(bytes)?;
-    let once = start.elapsed();
-    let iterations = (MIN_SAMPLE.as_secs_f64() / once.as_secs_f64().max(1e-6)).ceil() as u32;
-    let iterations = iterations.max(1);
-    let start = Instant::now();
-    for _ in 0..iterations {
+    let mut n = 0;
+    loop {
         decode(std::hint::black_box(bytes))?;
+        n += 1;
+        let elapsed = start.elapsed();
+        if elapsed >= MIN_BATCH {
+            return Ok((elapsed, n));
+        }
     }
-    Ok(start.elapsed().as_secs_f64() * 1e3 / f64::from(iterations))
 }
