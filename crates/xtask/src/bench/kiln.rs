@@ -9,10 +9,12 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use kiln_engine::runtime::{Extern, Func, Global, Imports, Memory, Store, Table, Trap, Value};
+use kiln_engine::{CompiledModule, Engine, EngineConfig};
 use wasmparser::{Validator, WasmFeatures};
 
 /// Whether `decode` below still stands in for Kiln's decoder with wasmparser.
-pub const DECODER_IS_STAND_IN: bool = true;
+pub const DECODER_IS_STAND_IN: bool = false;
 
 /// Profile overrides for the child build: Kiln's crates and wasmparser fully
 /// optimized, without debug assertions or overflow checks, as they ship.
@@ -50,12 +52,7 @@ pub fn optimized_child() -> Command {
 
 /// Decodes and validates a module the way Kiln's engine does before compiling it.
 pub fn decode(bytes: &[u8]) -> Result<(), String> {
-    // TODO(decoder): once `kiln_decoder::decode` is on this branch, replace the two
-    // lines below with this one and set `DECODER_IS_STAND_IN` to false:
-    // kiln_decoder::decode(bytes, &kiln_decoder::Features::default()).map(drop).map_err(|e| e.to_string())
-    let mut validator = Validator::new_with_features(WasmFeatures::WASM2);
-    validator
-        .validate_all(bytes)
+    kiln_decoder::decode(bytes, &kiln_decoder::Features::default())
         .map(drop)
         .map_err(|e| e.to_string())
 }
@@ -70,30 +67,76 @@ pub fn reference_validate(bytes: &[u8]) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Whether Kiln's `tier` ("baseline" or "opt") exists yet.
+/// Whether Kiln's `tier` exists yet: `baseline` (all cores), `baseline-1t` (one compile
+/// thread); `opt` is to come.
 pub fn tier_available(tier: &str) -> bool {
-    // TODO(tiers): return true for each tier once it compiles and runs modules.
-    let _ = tier;
-    false
+    engine_config(tier).is_some()
 }
 
-fn not_yet(tier: &str) -> String {
-    format!("not yet implemented: tier {tier}")
+/// The engine configuration measuring `tier`, if that tier exists.
+fn engine_config(tier: &str) -> Option<EngineConfig> {
+    match tier {
+        "baseline" => Some(EngineConfig::default()),
+        "baseline-1t" => Some(EngineConfig { compile_threads: 1, ..EngineConfig::default() }),
+        _ => None,
+    }
 }
 
-/// Compiles `bytes` with `tier`; returns the time the compilation took.
+fn engine(tier: &str) -> Result<Engine, String> {
+    engine_config(tier).map(Engine::new).ok_or_else(|| format!("not yet implemented: tier {tier}"))
+}
+
+/// Compiles `bytes` with `tier`; returns the time the compilation took (decoding included,
+/// as the peers' `new WebAssembly.Module` and `wasmtime.Module` include it).
 pub fn compile(tier: &str, bytes: &[u8]) -> Result<Duration, String> {
-    // TODO(tiers): time `kiln_engine` compiling `bytes` with `tier` here.
-    let _ = (Instant::now(), bytes);
-    Err(not_yet(tier))
+    let engine = engine(tier)?;
+    let start = Instant::now();
+    let module = engine.compile(bytes).map_err(|e| e.to_string())?;
+    let elapsed = start.elapsed();
+    drop(module);
+    Ok(elapsed)
+}
+
+/// Every import of `module` defined as a stub: functions trap if called, memories, tables
+/// and globals are fresh ones of the imported type.
+fn stub_imports(store: &Store, module: &CompiledModule) -> Result<Imports, String> {
+    use kiln_decoder::ImportType;
+    let mut imports = Imports::new();
+    for import in &module.module().imports {
+        let item: Extern = match import.ty {
+            ImportType::Func(ty) => {
+                let ty = module.module().func_type(ty).ok_or("import of a non-function type")?;
+                let name = format!("{}.{}", import.module, import.name);
+                Func::new(store, ty.clone(), move |_, _, _| {
+                    Err(Trap::host(format!("stub import {name} called")))
+                })
+                .into()
+            }
+            ImportType::Memory(ty) => Memory::new(store, ty)?.into(),
+            ImportType::Table(ty) => Table::new(store, ty, Value::default_for(ty.element_type.into()))?.into(),
+            ImportType::Global(ty) => Global::new(store, ty, Value::default_for(ty.content_type))?.into(),
+            ImportType::Tag(_) => return Err("tag imports are not supported".into()),
+        };
+        imports.define(&import.module, &import.name, item);
+    }
+    Ok(imports)
 }
 
 /// Compiles and instantiates `bytes` with `tier`, then times one call of `run(arg)`;
 /// returns the call's time and result.
 pub fn run(tier: &str, bytes: &[u8], arg: i32) -> Result<(Duration, i32), String> {
-    // TODO(tiers): instantiate with `kiln_engine`, time only the call of `run(arg)`.
-    let _ = (bytes, arg);
-    Err(not_yet(tier))
+    let engine = engine(tier)?;
+    let module = engine.compile(bytes).map_err(|e| e.to_string())?;
+    let store = Store::new(engine.runtime());
+    let instance = module.instantiate(&store, &stub_imports(&store, &module)?).map_err(|e| e.to_string())?;
+    let func = instance.get_func("run").ok_or("no export `run`")?;
+    let start = Instant::now();
+    let results = func.call(&[Value::I32(arg)]).map_err(|t| t.to_string())?;
+    let elapsed = start.elapsed();
+    match results.as_slice() {
+        [Value::I32(checksum)] => Ok((elapsed, *checksum)),
+        other => Err(format!("`run` returned {other:?}, expected one i32")),
+    }
 }
 
 /// Times bytes to first result: compile with `tier`, instantiate with every imported
@@ -103,7 +146,21 @@ pub fn startup(
     bytes: &[u8],
     call: Option<&str>,
 ) -> Result<(Duration, Option<i32>), String> {
-    // TODO(tiers): time compile + instantiate + the call with `kiln_engine`.
-    let _ = (bytes, call);
-    Err(not_yet(tier))
+    let engine = engine(tier)?;
+    let start = Instant::now();
+    let module = engine.compile(bytes).map_err(|e| e.to_string())?;
+    let store = Store::new(engine.runtime());
+    let instance = module.instantiate(&store, &stub_imports(&store, &module)?).map_err(|e| e.to_string())?;
+    let result = match call {
+        Some(name) => {
+            let func = instance.get_func(name).ok_or_else(|| format!("no export `{name}`"))?;
+            let args: Vec<Value> = func.ty().params().iter().map(|&t| Value::default_for(t)).collect();
+            match func.call(&args).map_err(|t| t.to_string())?.as_slice() {
+                [Value::I32(v)] => Some(*v),
+                _ => None,
+            }
+        }
+        None => None,
+    };
+    Ok((start.elapsed(), result))
 }

@@ -130,6 +130,7 @@ pub const COMPILE_ENGINES: &[Engine] = &[
     wasmtime("wasmtime-cranelift", "cranelift", true),
     wasmtime("wasmtime-cranelift-1t", "cranelift", false),
     kiln("kiln-baseline", "baseline"),
+    kiln("kiln-baseline-1t", "baseline-1t"),
     kiln("kiln-opt", "opt"),
 ];
 
@@ -157,6 +158,8 @@ pub const STARTUP_ENGINES: &[Engine] = &[
 pub const COMPARISONS: &[(&str, &str)] = &[
     ("kiln-baseline", "node-liftoff"),
     ("kiln-baseline", "wasmtime-winch"),
+    ("kiln-baseline-1t", "node-liftoff-1t"),
+    ("kiln-baseline-1t", "wasmtime-winch-1t"),
     ("kiln-opt", "node-turbofan"),
     ("kiln-opt", "wasmtime-cranelift"),
 ];
