@@ -73,7 +73,7 @@ fn streaming_matches_decode_on_spec_modules() {
 #[test]
 fn streaming_matches_decode_on_corpus() {
     // Fetched by `cargo xtask bench`; absent on a fresh clone.
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench/corpus");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench/cache");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         eprintln!("benchmark corpus not fetched; skipping");
         return;
