@@ -15,7 +15,10 @@ fn run_wasm2(mode: &str, bounds_checks: BoundsChecks) {
     let expected = ExpectedFailures::builtin();
     let mut summary = Summary::default();
     for file in suite.files(Some(&Suite::WASM2_GROUPS)) {
-        let config = EngineConfig { bounds_checks, ..EngineConfig::default() };
+        let config = EngineConfig {
+            bounds_checks,
+            ..EngineConfig::default()
+        };
         let mut backend = EngineBackend::new(mode, config);
         let report = run_file(&file, &mut backend, &expected);
         if report.counts.failed > 0 {
@@ -26,9 +29,13 @@ fn run_wasm2(mode: &str, bounds_checks: BoundsChecks) {
     println!("{}", summary.footer());
     assert_eq!(summary.counts.failed, 0, "{}", summary.total_line());
     for reason in summary.unsupported.keys() {
-        let proposal =
-            reason.split('+').all(|p| kiln_decoder::Proposal::ALL.iter().any(|q| q.name() == p));
-        assert!(proposal, "unsupported for a reason other than a later proposal: `{reason}`");
+        let proposal = reason
+            .split('+')
+            .all(|p| kiln_decoder::Proposal::ALL.iter().any(|q| q.name() == p));
+        assert!(
+            proposal,
+            "unsupported for a reason other than a later proposal: `{reason}`"
+        );
     }
     // About 28,700 directives; under 800 need later proposals.
     assert!(summary.counts.passed > 27_500, "{}", summary.total_line());
