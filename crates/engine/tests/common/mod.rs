@@ -140,3 +140,44 @@ fn push_export_section(out: &mut Vec<u8>, entry: &[u8]) {
     write_leb_u32(out, body.len() as u32);
     out.extend_from_slice(&body);
 }
+
+/// How many `select`s in `wasm`'s function bodies take their condition straight from an `i32`
+/// comparison with zero (`i32.eqz`, or `i32.eq`/`i32.ne` right after `i32.const 0`), with only
+/// `nop`s between. wasmi 2.0.0 fuses such a comparison into the `select` and then selects by a
+/// stale condition: `(select (i32.const 1) (local.get 0) (i32.eqz (local.get 0)))` gives 1 for
+/// 3. wasm-smith emits exactly this to guard every division when traps are disallowed.
+pub fn eqz_select_sites(wasm: &[u8]) -> usize {
+    use wasmparser::{Operator, Parser, Payload};
+    let mut sites = 0;
+    for payload in Parser::new(0).parse_all(wasm) {
+        let Ok(Payload::CodeSectionEntry(body)) = payload else {
+            continue;
+        };
+        let Ok(reader) = body.get_operators_reader() else {
+            continue;
+        };
+        // The last two operators other than `nop`.
+        let mut last: [Option<Operator<'_>>; 2] = [None, None];
+        for op in reader.into_iter().flatten() {
+            match op {
+                Operator::Nop => continue,
+                Operator::Select | Operator::TypedSelect { .. } => {
+                    let zero_before = |o: &Option<Operator<'_>>| {
+                        matches!(o, Some(Operator::I32Const { value: 0 }))
+                    };
+                    let fused = match &last[1] {
+                        Some(Operator::I32Eqz) => true,
+                        Some(Operator::I32Eq | Operator::I32Ne) => zero_before(&last[0]),
+                        _ => false,
+                    };
+                    if fused {
+                        sites += 1;
+                    }
+                }
+                _ => {}
+            }
+            last = [last[1].take(), Some(op)];
+        }
+    }
+    sites
+}
