@@ -19,6 +19,10 @@
 //! is counted, and both instances are replaced by fresh ones before the next call. Both limits
 //! are set well above the call depth the fuel allows, so this is rare.
 //!
+//! wasmi 2.0.0 miscompiles a `select` whose condition is an `i32` comparison with zero right
+//! before it (see [`common::eqz_select_sites`]). In modules that have one, a disagreement is
+//! counted as that bug rather than failed, and both sides start over; the count is printed.
+//!
 //! `KILN_DIFF_SEEDS=N` runs seeds `0..N` (default 500); `KILN_DIFF_SEED=S` runs seed `S` only;
 //! `KILN_DIFF_VERBOSE=1` prints every seed and module as it goes. A disagreement fails the test
 //! with the seed, function, arguments and both outcomes, and the module is written to
@@ -386,6 +390,8 @@ struct Stats {
     eqz_select_modules: u64,
     /// Disagreements in those modules, put down to that bug.
     wasmi_select_bug: u64,
+    /// Modules skipped because wasmi panicked translating them.
+    wasmi_translation_panics: u64,
 }
 
 /// The module under test, and where to report.
@@ -770,7 +776,10 @@ fn run_seeds() {
     let mut wasmi_config = wasmi::Config::default();
     // Deep enough that the fuel, not wasmi's call depth, bounds recursion.
     wasmi_config.set_max_recursion_depth(100_000);
-    let wasmi_engine = wasmi::Engine::new(&wasmi_config);
+    // Translate every function up front, so a module wasmi cannot translate is known before
+    // any call (see below).
+    wasmi_config.compilation_mode(wasmi::CompilationMode::Eager);
+    let mut wasmi_engine = wasmi::Engine::new(&wasmi_config);
 
     let verbose = std::env::var_os("KILN_DIFF_VERBOSE").is_some();
     let mut stats = Stats::default();
@@ -804,8 +813,23 @@ fn run_seeds() {
                 continue;
             }
         };
-        let wasmi_module = wasmi::Module::new(&wasmi_engine, &wasm)
-            .unwrap_or_else(|e| panic!("seed {seed}: wasmi rejects the module: {e}"));
+        let translated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            wasmi::Module::new(&wasmi_engine, &wasm)
+        }));
+        let wasmi_module = match translated {
+            Ok(Ok(module)) => module,
+            Ok(Err(e)) => panic!("seed {seed}: wasmi rejects a valid module: {e}"),
+            Err(_) => {
+                // wasmi 2.0.0's translator trips its own assertion on a few valid modules
+                // ("a register operand already exists on the stack"): there is no reference
+                // to compare with. Counted and printed; the engine is replaced in case the
+                // panic left it inconsistent.
+                println!("seed {seed}: skipped: wasmi panicked translating it");
+                stats.wasmi_translation_panics += 1;
+                wasmi_engine = wasmi::Engine::new(&wasmi_config);
+                continue;
+            }
+        };
         if verbose {
             let m = compiled.module();
             eprintln!(
@@ -836,13 +860,15 @@ fn run_seeds() {
         + stats.inconclusive_wasmi_overflow
         + stats.inconclusive_both_overflow;
     println!(
-        "differential: {} modules ({} known bad skipped, {} failed to instantiate on both sides), \
+        "differential: {} modules ({} known bad skipped, {} skipped as wasmi panicked \
+         translating them, {} failed to instantiate on both sides), \
          {} functions called ({} skipped for reference parameters), {} calls: {} agreed \
          ({} of them on a trap, {} out of fuel), {} inconclusive (stack overflow: kiln only {}, \
          wasmi only {}, both {}), {} disagreements put down to wasmi's select bug (in {} modules \
          with a select on a comparison with zero), {} disagreements, {:.1?}",
         stats.modules,
         stats.known_bad,
+        stats.wasmi_translation_panics,
         stats.both_failed_instantiation,
         stats.functions,
         stats.functions_skipped,
