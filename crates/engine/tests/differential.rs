@@ -862,7 +862,10 @@ fn run_seeds() {
                 // ("a register operand already exists on the stack"): there is no reference
                 // to compare with. Counted and printed; the engine is replaced in case the
                 // panic left it inconsistent.
-                println!("seed {seed}: skipped: wasmi panicked translating it");
+                println!(
+                    "seed {seed}: skipped: wasmi panicked translating it (module: {})",
+                    save_module(seed, &wasm).display()
+                );
                 stats.wasmi_translation_panics += 1;
                 wasmi_engine = wasmi::Engine::new(&wasmi_config);
                 continue;
