@@ -400,6 +400,27 @@ struct Stats {
     wasmi_translation_panics: u64,
 }
 
+/// Why a module has no pair of instances to compare.
+#[derive(Debug)]
+enum NotInstantiated {
+    /// Both sides failed alike (a segment out of bounds, a trapping start function).
+    BothFailed,
+    /// The start function overflowed the stack on one side or both.
+    Inconclusive,
+    /// One side failed and the other did not, or they trapped differently.
+    Disagree(String),
+}
+
+impl fmt::Display for NotInstantiated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotInstantiated::BothFailed => f.write_str("both failed to instantiate"),
+            NotInstantiated::Inconclusive => f.write_str("a start function overflowed the stack"),
+            NotInstantiated::Disagree(message) => f.write_str(message),
+        }
+    }
+}
+
 /// The module under test, and where to report.
 struct Case<'a> {
     seed: u64,
@@ -414,7 +435,7 @@ struct Case<'a> {
 }
 
 impl Case<'_> {
-    fn instantiate(&self) -> Result<(KilnSide, WasmiSide), String> {
+    fn instantiate(&self) -> Result<(KilnSide, WasmiSide), NotInstantiated> {
         let kiln = self.compiled.instantiate(self.kiln_store, &Imports::new());
         let mut store = wasmi::Store::new(self.wasmi_engine, ());
         let linker = wasmi::Linker::<()>::new(self.wasmi_engine);
@@ -437,25 +458,23 @@ impl Case<'_> {
                 let reference_kind = wasmi_trap(&w);
                 if kiln_kind.is_stack_overflow() || reference_kind.is_stack_overflow() {
                     // A start function that recursed deeply: the limits differ.
-                    Err(format!(
-                        "inconclusive: stack overflow: kiln: {k}; wasmi: {w}"
-                    ))
+                    Err(NotInstantiated::Inconclusive)
                 } else if matches!(reference_kind, TrapKind::Other(_))
                     || traps_agree(&kiln_kind, &reference_kind)
                 {
-                    Err(format!("both failed: kiln: {k}; wasmi: {w}"))
+                    Err(NotInstantiated::BothFailed)
                 } else {
-                    Err(format!(
-                        "DISAGREE instantiation: different traps: kiln: {k}; wasmi: {w}"
-                    ))
+                    Err(NotInstantiated::Disagree(format!(
+                        "instantiation fails with different traps: kiln: {k}; wasmi: {w}"
+                    )))
                 }
             }
-            (Ok(_), Err(w)) => Err(format!(
-                "DISAGREE instantiation: kiln succeeded, wasmi failed: {w}"
-            )),
-            (Err(k), Ok(_)) => Err(format!(
-                "DISAGREE instantiation: kiln failed: {k}; wasmi succeeded"
-            )),
+            (Ok(_), Err(w)) => Err(NotInstantiated::Disagree(format!(
+                "instantiation: kiln succeeded, wasmi failed: {w}"
+            ))),
+            (Err(k), Ok(_)) => Err(NotInstantiated::Disagree(format!(
+                "instantiation: kiln failed: {k}; wasmi succeeded"
+            ))),
         }
     }
 
@@ -549,15 +568,15 @@ impl Case<'_> {
         let mut failures = Vec::new();
         let (mut kiln, mut reference) = match self.instantiate() {
             Ok(pair) => pair,
-            Err(message) if message.starts_with("both failed") => {
+            Err(NotInstantiated::BothFailed) => {
                 stats.both_failed_instantiation += 1;
                 return failures;
             }
-            Err(message) if message.starts_with("inconclusive") => {
+            Err(NotInstantiated::Inconclusive) => {
                 stats.inconclusive_instantiation += 1;
                 return failures;
             }
-            Err(message) if self.eqz_select_sites > 0 => {
+            Err(NotInstantiated::Disagree(message)) if self.eqz_select_sites > 0 => {
                 // The start function may have run into wasmi's select bug.
                 if std::env::var_os("KILN_DIFF_VERBOSE").is_some() {
                     eprintln!("  attributed to wasmi's select fusion: {message}");
@@ -565,7 +584,7 @@ impl Case<'_> {
                 stats.wasmi_select_bug += 1;
                 return failures;
             }
-            Err(message) => {
+            Err(NotInstantiated::Disagree(message)) => {
                 failures.push(format!(
                     "seed {}: {message}\n    module: {}",
                     self.seed,
