@@ -178,7 +178,7 @@ fn cell_text(bench: &BenchResult, workload: &Workload, engine: &str) -> String {
             Some(s) if bench.quantity == Quantity::CodeSize => format!(
                 "{:.2} ({})",
                 s.median,
-                cell.code_bytes.map_or("?".into(), size_text)
+                cell.code_bytes.map_or("?".into(), code_size_text)
             ),
             Some(s) => {
                 let v = |ms| format_value(bench.display_value(workload, ms));
@@ -333,6 +333,15 @@ pub fn size_text(bytes: u64) -> String {
     }
 }
 
+/// A code size: exact bytes below 10 KiB (kernels), else as [`size_text`].
+fn code_size_text(bytes: u64) -> String {
+    if bytes < 10 * 1024 {
+        format!("{bytes} B")
+    } else {
+        size_text(bytes)
+    }
+}
+
 fn escape(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
@@ -404,6 +413,25 @@ mod tests {
             md.contains("| fib | kiln-opt | 20.0 | 15.0 | -25.0% |"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn code_size_cells_show_ratio_and_bytes() {
+        let mut run = sample_run(20.0);
+        let bench = &mut run.benches[0];
+        bench.quantity = Quantity::CodeSize;
+        for c in &mut bench.cells {
+            c.samples_ms = vec![if c.engine == "kiln-opt" { 2.5 } else { 2.0 }];
+            c.code_bytes = Some(if c.engine == "kiln-opt" { 750 } else { 600 });
+        }
+        let md = bench_markdown(bench);
+        assert!(md.contains("| kiln-opt | 2.50 (750 B) |"), "{md}");
+        assert!(
+            md.contains("| kiln-opt / node-turbofan | 1.25 | **1.25** |"),
+            "{md}"
+        );
+        assert!(md.contains("Kiln's code smaller"), "{md}");
+        assert_eq!(code_size_text(320 * 1024), "320 KiB");
     }
 
     #[test]

@@ -42,7 +42,12 @@ impl Context {
         let node = tools::ensure_node().map(|v| {
             versions.insert("node".into(), v);
         });
-        let wants_wasmtime = opts.peers.contains(&Peer::Wasmtime);
+        // Decode and code size do not run Wasmtime: no need to install it for them alone.
+        let wants_wasmtime = opts.peers.contains(&Peer::Wasmtime)
+            && opts
+                .benches
+                .iter()
+                .any(|b| matches!(b, Bench::Compile | Bench::Run | Bench::Startup));
         let python = if wants_wasmtime {
             tools::ensure_wasmtime_python(&out_dir.join("venv"))
         } else {
