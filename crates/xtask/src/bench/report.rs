@@ -119,7 +119,20 @@ fn header(first: &str, workloads: &[Workload], last: Option<&str>) -> String {
     let mut line = format!("| {first} |");
     let mut rule = String::from("|---|");
     for w in workloads {
-        let _ = write!(line, " {} ({}) |", w.name, size_text(w.bytes));
+        match w.body_bytes {
+            Some(body) => {
+                let _ = write!(
+                    line,
+                    " {} ({}, bodies {}) |",
+                    w.name,
+                    size_text(w.bytes),
+                    code_size_text(body)
+                );
+            }
+            None => {
+                let _ = write!(line, " {} ({}) |", w.name, size_text(w.bytes));
+            }
+        }
         rule.push_str("---:|");
     }
     if let Some(last) = last {
