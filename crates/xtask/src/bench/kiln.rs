@@ -212,3 +212,36 @@ pub fn startup(
     };
     Ok((start.elapsed(), result))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A module of one function `() -> ()` whose body is `locals` then `end`.
+    fn module(locals: &[u8]) -> Vec<u8> {
+        let mut body = locals.to_vec();
+        body.push(0x0b);
+        let mut code = vec![0x01, body.len() as u8];
+        code.extend(body);
+        let mut m = vec![0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+        m.extend([0x01, 0x04, 0x01, 0x60, 0x00, 0x00]); // type () -> ()
+        m.extend([0x03, 0x02, 0x01, 0x00]); // one function of type 0
+        m.extend([0x0a, code.len() as u8]);
+        m.extend(code);
+        m
+    }
+
+    #[test]
+    fn code_size_measures_or_names_what_is_unsupported() {
+        match code_size("baseline", &module(&[0x00])) {
+            Ok(CodeSize::Bytes(n)) => assert!(n > 0),
+            other => panic!("{other:?}"),
+        }
+        // One v128 local: SIMD, which the baseline tier does not do yet.
+        match code_size("baseline", &module(&[0x01, 0x01, 0x7b])) {
+            Ok(CodeSize::Unsupported(why)) => assert!(why.contains("v128"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(code_size("opt", &module(&[0x00])).is_err());
+    }
+}
