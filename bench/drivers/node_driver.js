@@ -1,7 +1,7 @@
 // Benchmark driver for node (V8). Invoked by `cargo xtask bench` with V8 flags on the
 // node command line and one JSON request as the last argument; prints one JSON line.
 //
-// Request: {"op": "compile"|"run"|"startup"|"verify", "file": path, "arg": n,
+// Request: {"op": "compile"|"run"|"startup"|"verify"|"codesize", "file": path, "arg": n,
 //           "call": export to call in startup, or ""}
 // Reply:   {"ok": true, "ms": elapsed, "checksum": "...", "tier": "liftoff"|"turbofan"|...}
 'use strict';
@@ -72,6 +72,9 @@ function main() {
   let reply;
   switch (request.op) {
     case 'compile': reply = compile(bytes); break;
+    // Code size: compile only; V8 itself prints the size of each function's code on
+    // stdout (--trace-wasm-compilation-times), before this reply.
+    case 'codesize': reply = compile(bytes); break;
     case 'run':
     case 'verify': reply = run(bytes, request.arg); break;
     case 'startup': reply = startup(bytes, request.call); break;

@@ -77,13 +77,18 @@ pub fn tier_available(tier: &str) -> bool {
 fn engine_config(tier: &str) -> Option<EngineConfig> {
     match tier {
         "baseline" => Some(EngineConfig::default()),
-        "baseline-1t" => Some(EngineConfig { compile_threads: 1, ..EngineConfig::default() }),
+        "baseline-1t" => Some(EngineConfig {
+            compile_threads: 1,
+            ..EngineConfig::default()
+        }),
         _ => None,
     }
 }
 
 fn engine(tier: &str) -> Result<Engine, String> {
-    engine_config(tier).map(Engine::new).ok_or_else(|| format!("not yet implemented: tier {tier}"))
+    engine_config(tier)
+        .map(Engine::new)
+        .ok_or_else(|| format!("not yet implemented: tier {tier}"))
 }
 
 /// Compiles `bytes` with `tier`; returns the time the compilation took (decoding included,
@@ -97,6 +102,31 @@ pub fn compile(tier: &str, bytes: &[u8]) -> Result<Duration, String> {
     Ok(elapsed)
 }
 
+/// The outcome of compiling a module for its code size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeSize {
+    /// Bytes of machine code of all defined functions.
+    Bytes(u64),
+    /// The tier does not implement an operator or type the module uses (e.g. SIMD).
+    Unsupported(String),
+}
+
+/// Compiles `bytes` with `tier` and returns the size of the machine code of all defined
+/// functions, or what the tier does not support yet. Other errors are errors.
+pub fn code_size(tier: &str, bytes: &[u8]) -> Result<CodeSize, String> {
+    use kiln_engine::{CompileError, EngineError};
+    match engine(tier)?.compile(bytes) {
+        Ok(module) => Ok(CodeSize::Bytes(module.code_size() as u64)),
+        Err(EngineError::Compile {
+            func_index,
+            error: CompileError::Unsupported { operator, .. },
+        }) => Ok(CodeSize::Unsupported(format!(
+            "{operator} in function #{func_index}"
+        ))),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Every import of `module` defined as a stub: functions trap if called, memories, tables
 /// and globals are fresh ones of the imported type.
 fn stub_imports(store: &Store, module: &CompiledModule) -> Result<Imports, String> {
@@ -105,7 +135,10 @@ fn stub_imports(store: &Store, module: &CompiledModule) -> Result<Imports, Strin
     for import in &module.module().imports {
         let item: Extern = match import.ty {
             ImportType::Func(ty) => {
-                let ty = module.module().func_type(ty).ok_or("import of a non-function type")?;
+                let ty = module
+                    .module()
+                    .func_type(ty)
+                    .ok_or("import of a non-function type")?;
                 let name = format!("{}.{}", import.module, import.name);
                 Func::new(store, ty.clone(), move |_, _, _| {
                     Err(Trap::host(format!("stub import {name} called")))
@@ -113,8 +146,12 @@ fn stub_imports(store: &Store, module: &CompiledModule) -> Result<Imports, Strin
                 .into()
             }
             ImportType::Memory(ty) => Memory::new(store, ty)?.into(),
-            ImportType::Table(ty) => Table::new(store, ty, Value::default_for(ty.element_type.into()))?.into(),
-            ImportType::Global(ty) => Global::new(store, ty, Value::default_for(ty.content_type))?.into(),
+            ImportType::Table(ty) => {
+                Table::new(store, ty, Value::default_for(ty.element_type.into()))?.into()
+            }
+            ImportType::Global(ty) => {
+                Global::new(store, ty, Value::default_for(ty.content_type))?.into()
+            }
             ImportType::Tag(_) => return Err("tag imports are not supported".into()),
         };
         imports.define(&import.module, &import.name, item);
@@ -128,7 +165,9 @@ pub fn run(tier: &str, bytes: &[u8], arg: i32) -> Result<(Duration, i32), String
     let engine = engine(tier)?;
     let module = engine.compile(bytes).map_err(|e| e.to_string())?;
     let store = Store::new(engine.runtime());
-    let instance = module.instantiate(&store, &stub_imports(&store, &module)?).map_err(|e| e.to_string())?;
+    let instance = module
+        .instantiate(&store, &stub_imports(&store, &module)?)
+        .map_err(|e| e.to_string())?;
     let func = instance.get_func("run").ok_or("no export `run`")?;
     let start = Instant::now();
     let results = func.call(&[Value::I32(arg)]).map_err(|t| t.to_string())?;
@@ -150,11 +189,20 @@ pub fn startup(
     let start = Instant::now();
     let module = engine.compile(bytes).map_err(|e| e.to_string())?;
     let store = Store::new(engine.runtime());
-    let instance = module.instantiate(&store, &stub_imports(&store, &module)?).map_err(|e| e.to_string())?;
+    let instance = module
+        .instantiate(&store, &stub_imports(&store, &module)?)
+        .map_err(|e| e.to_string())?;
     let result = match call {
         Some(name) => {
-            let func = instance.get_func(name).ok_or_else(|| format!("no export `{name}`"))?;
-            let args: Vec<Value> = func.ty().params().iter().map(|&t| Value::default_for(t)).collect();
+            let func = instance
+                .get_func(name)
+                .ok_or_else(|| format!("no export `{name}`"))?;
+            let args: Vec<Value> = func
+                .ty()
+                .params()
+                .iter()
+                .map(|&t| Value::default_for(t))
+                .collect();
             match func.call(&args).map_err(|t| t.to_string())?.as_slice() {
                 [Value::I32(v)] => Some(*v),
                 _ => None,
@@ -163,4 +211,37 @@ pub fn startup(
         None => None,
     };
     Ok((start.elapsed(), result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A module of one function `() -> ()` whose body is `locals` then `end`.
+    fn module(locals: &[u8]) -> Vec<u8> {
+        let mut body = locals.to_vec();
+        body.push(0x0b);
+        let mut code = vec![0x01, body.len() as u8];
+        code.extend(body);
+        let mut m = vec![0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+        m.extend([0x01, 0x04, 0x01, 0x60, 0x00, 0x00]); // type () -> ()
+        m.extend([0x03, 0x02, 0x01, 0x00]); // one function of type 0
+        m.extend([0x0a, code.len() as u8]);
+        m.extend(code);
+        m
+    }
+
+    #[test]
+    fn code_size_measures_or_names_what_is_unsupported() {
+        match code_size("baseline", &module(&[0x00])) {
+            Ok(CodeSize::Bytes(n)) => assert!(n > 0),
+            other => panic!("{other:?}"),
+        }
+        // One v128 local: SIMD, which the baseline tier does not do yet.
+        match code_size("baseline", &module(&[0x01, 0x01, 0x7b])) {
+            Ok(CodeSize::Unsupported(why)) => assert!(why.contains("v128"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(code_size("opt", &module(&[0x00])).is_err());
+    }
 }

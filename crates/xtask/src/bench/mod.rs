@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: Kiln against V8 (node) and Wasmtime on decode, compile, run
 //! and startup workloads. See `bench/README.md`.
 
+mod codesize;
 mod corpus;
 mod decode;
 mod kernels;
@@ -19,13 +20,14 @@ use std::path::{Path, PathBuf};
 use results::{Run, Status};
 
 const USAGE: &str = "\
-usage: cargo xtask bench [decode|compile|run|startup|all] [--quick] [--reps N]
+usage: cargo xtask bench [decode|compile|run|startup|codesize|all] [--quick] [--reps N]
                          [--compare OLD.json] [--peers node,wasmtime]
 
   decode    Kiln's decoder vs wasmparser's Validator, MB/s, real-world corpus
   compile   compile time of the real-world corpus (node, Wasmtime, Kiln tiers)
   run       run time of the C kernels under bench/kernels/
   startup   bytes to first result: compile + instantiate (+ first call), kernels and corpus
+  codesize  bytes of machine code per byte of wasm, Kiln's baseline vs V8's Liftoff
   all       all of the above (the default)
 
   --quick         1-2 repetitions, smallest modules, small kernel sizes (smoke test)
@@ -50,10 +52,18 @@ pub enum Bench {
     Run,
     /// Bytes to first result.
     Startup,
+    /// Machine code per byte of wasm.
+    CodeSize,
 }
 
 impl Bench {
-    const ALL: [Bench; 4] = [Bench::Decode, Bench::Compile, Bench::Run, Bench::Startup];
+    const ALL: [Bench; 5] = [
+        Bench::Decode,
+        Bench::Compile,
+        Bench::Run,
+        Bench::Startup,
+        Bench::CodeSize,
+    ];
 
     fn parse(word: &str) -> Option<Vec<Bench>> {
         Some(match word {
@@ -61,14 +71,16 @@ impl Bench {
             "compile" => vec![Bench::Compile],
             "run" => vec![Bench::Run],
             "startup" => vec![Bench::Startup],
+            "codesize" => vec![Bench::CodeSize],
             "all" => Bench::ALL.to_vec(),
             _ => return None,
         })
     }
 
-    /// Default repetitions of a full run.
+    /// Default repetitions of a full run (code size takes one sample: it does not vary).
     fn default_reps(self) -> usize {
         match self {
+            Bench::CodeSize => 1,
             Bench::Compile => 3,
             Bench::Decode | Bench::Run | Bench::Startup => 5,
         }

@@ -145,6 +145,23 @@ pub const RUN_ENGINES: &[Engine] = &[
     kiln("kiln-opt", "opt"),
 ];
 
+/// V8 flag that makes every wasm compilation print a line with the function index, tier
+/// and size of the generated code (a release-build flag; see `codesize.rs`).
+pub const NODE_TRACE_CODE: &str = "--trace-wasm-compilation-times";
+
+const LIFTOFF_TRACED: &[&str] = &[
+    "--liftoff-only",
+    NODE_EAGER[0],
+    NODE_EAGER[1],
+    NODE_TRACE_CODE,
+];
+
+/// Engines of the code size benchmark: the baseline tiers.
+pub const CODESIZE_ENGINES: &[Engine] = &[
+    node("node-liftoff", LIFTOFF_TRACED, Some("liftoff")),
+    kiln("kiln-baseline", "baseline"),
+];
+
 /// Engines of the startup benchmark (node-default keeps V8's lazy compilation).
 pub const STARTUP_ENGINES: &[Engine] = &[
     node("node-default", &[], None),
@@ -188,6 +205,16 @@ fn kiln_sample(tier: &str, request: &str) -> Result<serde_json::Value, String> {
     let file = request["file"].as_str().ok_or("no file")?;
     let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
     let arg = request["arg"].as_i64().unwrap_or(0) as i32;
+    if request["op"] == "codesize" {
+        return Ok(match kiln::code_size(tier, &bytes)? {
+            kiln::CodeSize::Bytes(n) => {
+                serde_json::json!({ "ok": true, "code_bytes": n, "tier": tier })
+            }
+            kiln::CodeSize::Unsupported(why) => {
+                serde_json::json!({ "ok": true, "unsupported": why, "tier": tier })
+            }
+        });
+    }
     let (time, checksum) = match request["op"].as_str() {
         Some("compile") => (kiln::compile(tier, &bytes)?, None),
         Some("run") | Some("verify") => {
@@ -221,6 +248,8 @@ pub enum Op {
     Startup(bool),
     /// Run `run(arg)` and report the tier the code ran in.
     Verify(i32),
+    /// Compile eagerly and report the size of the generated code.
+    CodeSize,
 }
 
 impl Op {
@@ -230,6 +259,7 @@ impl Op {
             Op::Run(_) => "run",
             Op::Startup(_) => "startup",
             Op::Verify(_) => "verify",
+            Op::CodeSize => "codesize",
         }
     }
 
@@ -242,7 +272,7 @@ impl Op {
 }
 
 /// A driver's reply.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Reply {
     /// Whether the measurement worked.
     pub ok: bool,
@@ -261,6 +291,15 @@ pub struct Reply {
     /// Failure text.
     #[serde(default)]
     pub error: Option<String>,
+    /// Kiln, codesize: bytes of machine code of the defined functions.
+    #[serde(default)]
+    pub code_bytes: Option<u64>,
+    /// Kiln, codesize: why the tier cannot compile the module (e.g. SIMD).
+    #[serde(default)]
+    pub unsupported: Option<String>,
+    /// The driver's whole standard output (node's trace lines come before the reply).
+    #[serde(skip)]
+    pub stdout: String,
 }
 
 /// How to reach the peers on this machine.
@@ -292,7 +331,10 @@ impl Drivers {
         let out = capture(&mut cmd)?;
         let line = out.stdout.lines().last().unwrap_or("");
         match serde_json::from_str::<Reply>(line) {
-            Ok(reply) if reply.ok && out.success => Ok(reply),
+            Ok(mut reply) if reply.ok && out.success => {
+                reply.stdout = out.stdout;
+                Ok(reply)
+            }
             Ok(reply) => Err(last_line(reply.error.as_deref().unwrap_or(&out.stderr))),
             Err(_) => Err(format!(
                 "{} crashed: {}",

@@ -6,7 +6,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::results::BenchResult;
+use super::results::{BenchResult, Quantity};
 
 /// One bar group: a workload and, per engine, its ratio to the reference.
 #[derive(Debug, Clone)]
@@ -99,7 +99,12 @@ fn draw(
     let width = (160 * groups.len() as u32).max(800);
     let root = SVGBackend::new(path, (width, 560)).into_drawing_area();
     root.fill(&WHITE)?;
-    let caption = if bench.throughput {
+    let caption = if bench.quantity == Quantity::CodeSize {
+        format!(
+            "{}: code size relative to {} (lower is smaller)",
+            bench.name, bench.reference
+        )
+    } else if bench.throughput {
         format!(
             "{}: throughput relative to {} (higher is faster)",
             bench.name, bench.reference

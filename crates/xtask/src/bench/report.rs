@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::results::{BenchResult, Run, Status, Workload};
+use super::results::{BenchResult, Quantity, Run, Status, Workload};
 use super::stats::{NOISY_SPREAD, geomean};
 
 /// Marker appended to a noisy median.
@@ -34,7 +34,8 @@ pub fn markdown(run: &Run) -> String {
 fn summary_table(run: &Run) -> String {
     let mut out = String::from(
         "## Summary\n\nGeometric mean over workloads of each engine's median relative to the \
-         benchmark's reference engine (time ratio, or throughput ratio for decode).\n\n\
+         benchmark's reference engine (time ratio, throughput ratio for decode, code size ratio \
+         for codesize).\n\n\
          | benchmark | engine | geomean vs reference | noisy cells | not measured |\n\
          |---|---|---:|---:|---|\n",
     );
@@ -83,12 +84,21 @@ pub fn bench_markdown(bench: &BenchResult) -> String {
         "ms, lower is better"
     };
     let _ = writeln!(out, "## {}\n", bench.name);
-    let _ = writeln!(
-        out,
-        "{} Cells: median [min–max] in {unit}; ⚠ marks a spread (max−min)/median above {:.0}%.\n",
-        bench.measures,
-        NOISY_SPREAD * 100.0
-    );
+    if bench.quantity == Quantity::CodeSize {
+        let _ = writeln!(
+            out,
+            "{} Cells: bytes of machine code per byte of wasm function bodies (lower is \
+             smaller), with the total machine code in parentheses.\n",
+            bench.measures
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "{} Cells: median [min–max] in {unit}; ⚠ marks a spread (max−min)/median above {:.0}%.\n",
+            bench.measures,
+            NOISY_SPREAD * 100.0
+        );
+    }
     out.push_str(&results_table(bench));
     out.push_str(&ratio_table(bench));
     out.push_str(&tier_table(bench));
@@ -109,7 +119,20 @@ fn header(first: &str, workloads: &[Workload], last: Option<&str>) -> String {
     let mut line = format!("| {first} |");
     let mut rule = String::from("|---|");
     for w in workloads {
-        let _ = write!(line, " {} ({}) |", w.name, size_text(w.bytes));
+        match w.body_bytes {
+            Some(body) => {
+                let _ = write!(
+                    line,
+                    " {} ({}, bodies {}) |",
+                    w.name,
+                    size_text(w.bytes),
+                    code_size_text(body)
+                );
+            }
+            None => {
+                let _ = write!(line, " {} ({}) |", w.name, size_text(w.bytes));
+            }
+        }
         rule.push_str("---:|");
     }
     if let Some(last) = last {
@@ -165,6 +188,11 @@ fn cell_text(bench: &BenchResult, workload: &Workload, engine: &str) -> String {
         Status::Missing => format!("missing: {}", cell.note.as_deref().unwrap_or("")),
         Status::Failed => format!("FAILED: {}", escape(cell.note.as_deref().unwrap_or(""))),
         Status::Ok => match cell.summary() {
+            Some(s) if bench.quantity == Quantity::CodeSize => format!(
+                "{:.2} ({})",
+                s.median,
+                cell.code_bytes.map_or("?".into(), code_size_text)
+            ),
             Some(s) => {
                 let v = |ms| format_value(bench.display_value(workload, ms));
                 // For throughput the fastest sample is the largest value.
@@ -186,7 +214,9 @@ fn cell_text(bench: &BenchResult, workload: &Workload, engine: &str) -> String {
 }
 
 fn ratio_table(bench: &BenchResult) -> String {
-    let what = if bench.throughput {
+    let what = if bench.quantity == Quantity::CodeSize {
+        "code size Kiln / peer (below 1: Kiln's code smaller)"
+    } else if bench.throughput {
         "throughput Kiln / peer (above 1: Kiln faster)"
     } else {
         "time Kiln / peer (below 1: Kiln faster)"
@@ -260,7 +290,9 @@ pub fn compare_markdown(old: &Run, new: &Run) -> String {
         let Some(before) = old.benches.iter().find(|b| b.name == bench.name) else {
             continue;
         };
-        let unit = if bench.throughput {
+        let unit = if bench.quantity == Quantity::CodeSize {
+            "bytes of code per byte of wasm; a negative change is smaller code"
+        } else if bench.throughput {
             "MB/s; a positive change is faster"
         } else {
             "ms; a negative change is faster"
@@ -314,6 +346,15 @@ pub fn size_text(bytes: u64) -> String {
     }
 }
 
+/// A code size: exact bytes below 10 KiB (kernels), else as [`size_text`].
+fn code_size_text(bytes: u64) -> String {
+    if bytes < 10 * 1024 {
+        format!("{bytes} B")
+    } else {
+        size_text(bytes)
+    }
+}
+
 fn escape(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
@@ -351,11 +392,13 @@ mod tests {
                 name: "run".into(),
                 measures: String::new(),
                 throughput: false,
+                quantity: Default::default(),
                 reference: "node-turbofan".into(),
                 workloads: vec![Workload {
                     name: "fib".into(),
                     bytes: 300,
                     detail: String::new(),
+                    body_bytes: None,
                 }],
                 engines: vec!["node-turbofan".into(), "kiln-opt".into()],
                 comparisons: vec![("kiln-opt".into(), "node-turbofan".into())],
@@ -383,6 +426,25 @@ mod tests {
             md.contains("| fib | kiln-opt | 20.0 | 15.0 | -25.0% |"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn code_size_cells_show_ratio_and_bytes() {
+        let mut run = sample_run(20.0);
+        let bench = &mut run.benches[0];
+        bench.quantity = Quantity::CodeSize;
+        for c in &mut bench.cells {
+            c.samples_ms = vec![if c.engine == "kiln-opt" { 2.5 } else { 2.0 }];
+            c.code_bytes = Some(if c.engine == "kiln-opt" { 750 } else { 600 });
+        }
+        let md = bench_markdown(bench);
+        assert!(md.contains("| kiln-opt | 2.50 (750 B) |"), "{md}");
+        assert!(
+            md.contains("| kiln-opt / node-turbofan | 1.25 | **1.25** |"),
+            "{md}"
+        );
+        assert!(md.contains("Kiln's code smaller"), "{md}");
+        assert_eq!(code_size_text(320 * 1024), "320 KiB");
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub struct Cell {
     pub tier: Option<String>,
     /// Why it failed, or what is missing.
     pub note: Option<String>,
+    /// Code size benchmark: bytes of machine code generated for the module.
+    #[serde(default)]
+    pub code_bytes: Option<u64>,
 }
 
 impl Cell {
@@ -51,6 +54,7 @@ impl Cell {
             checksum: None,
             tier: None,
             note,
+            code_bytes: None,
         }
     }
 
@@ -73,6 +77,9 @@ pub struct Workload {
     pub bytes: u64,
     /// Toolchain or what the kernel exercises.
     pub detail: String,
+    /// Code size benchmark: bytes of the module's function bodies.
+    #[serde(default)]
+    pub body_bytes: Option<u64>,
 }
 
 /// The result of a tier check of one engine.
@@ -90,6 +97,18 @@ pub struct TierCheck {
     pub engine_version: Option<String>,
 }
 
+/// What the cells' values are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quantity {
+    /// Times in milliseconds (or, with `throughput`, shown as MB/s).
+    #[default]
+    Time,
+    /// Bytes of machine code per byte of wasm function bodies; the "samples" hold this
+    /// ratio, one per cell since it does not vary between runs.
+    CodeSize,
+}
+
 /// One benchmark's results.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BenchResult {
@@ -99,6 +118,9 @@ pub struct BenchResult {
     pub measures: String,
     /// Whether cells are shown as throughput (MB/s, higher is better) rather than ms.
     pub throughput: bool,
+    /// What the cells measure.
+    #[serde(default)]
+    pub quantity: Quantity,
     /// Engine the plot normalizes to.
     pub reference: String,
     /// Workloads in order.

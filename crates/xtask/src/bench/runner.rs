@@ -5,13 +5,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use super::codesize;
 use super::corpus;
 use super::decode;
 use super::kernels::{self, KERNELS, Kernel};
 use super::kiln;
 use super::peers::{self, Drivers, Engine, Op, Peer};
 use super::report::format_value;
-use super::results::{BenchResult, Cell, Status, TierCheck, Workload};
+use super::results::{BenchResult, Cell, Quantity, Status, TierCheck, Workload};
 use super::tools;
 use super::{Bench, Options};
 
@@ -41,7 +42,12 @@ impl Context {
         let node = tools::ensure_node().map(|v| {
             versions.insert("node".into(), v);
         });
-        let wants_wasmtime = opts.peers.contains(&Peer::Wasmtime);
+        // Decode and code size do not run Wasmtime: no need to install it for them alone.
+        let wants_wasmtime = opts.peers.contains(&Peer::Wasmtime)
+            && opts
+                .benches
+                .iter()
+                .any(|b| matches!(b, Bench::Compile | Bench::Run | Bench::Startup));
         let python = if wants_wasmtime {
             tools::ensure_wasmtime_python(&out_dir.join("venv"))
         } else {
@@ -56,10 +62,12 @@ impl Context {
             let files = kernels::build_all(repo, &out_dir.join("kernels"))?;
             Ok(KERNELS.iter().copied().zip(files).collect())
         });
-        let wants_corpus = opts
-            .benches
-            .iter()
-            .any(|b| matches!(b, Bench::Decode | Bench::Compile | Bench::Startup));
+        let wants_corpus = opts.benches.iter().any(|b| {
+            matches!(
+                b,
+                Bench::Decode | Bench::Compile | Bench::Startup | Bench::CodeSize
+            )
+        });
         let corpus = match (&node, wants_corpus) {
             (_, false) => Ok(Vec::new()),
             (Err(e), true) => Err(format!("npm is needed to fetch the corpus: {e}")),
@@ -116,6 +124,123 @@ impl Context {
                 self.startup_jobs(),
                 reps,
             ),
+            Bench::CodeSize => self.run_codesize(),
+        }
+    }
+
+    /// Code size of the baseline tiers: one compilation per (module, engine), since
+    /// the code generated does not change from one run to the next.
+    fn run_codesize(&self) -> BenchResult {
+        let engines: Vec<Engine> = peers::CODESIZE_ENGINES
+            .iter()
+            .copied()
+            .filter(|e| e.peer == Peer::Kiln || self.opts.peers.contains(&e.peer))
+            .collect();
+        let mut result = empty_result(
+            "codesize",
+            "Bytes of machine code generated for the defined functions per byte of their wasm \
+             bodies, every function compiled eagerly: node-liftoff sums the per-function sizes \
+             V8 prints under `--liftoff-only --trace-wasm-compilation-times` (wrappers \
+             excluded); kiln-baseline is `CompiledModule::code_size()`.",
+            false,
+            &engines,
+            "node-liftoff",
+        );
+        result.quantity = Quantity::CodeSize;
+        let mut jobs = match self.kernel_jobs(|_| Op::CodeSize) {
+            Ok(j) => j,
+            Err(e) => {
+                result.errors.push(format!("no kernels: {e}"));
+                Vec::new()
+            }
+        };
+        match self.corpus_jobs(Op::CodeSize) {
+            Ok(j) => jobs.extend(j),
+            Err(e) => result.errors.push(format!("no corpus: {e}")),
+        }
+        let mut functions = Vec::new();
+        for job in &mut jobs {
+            let f = std::fs::read(&job.file)
+                .map_err(|e| format!("{}: {e}", job.file.display()))
+                .and_then(|bytes| codesize::functions(&bytes));
+            if let Ok(f) = &f {
+                job.workload.body_bytes = Some(f.body_bytes);
+            }
+            functions.push(f);
+        }
+        result.workloads = jobs.iter().map(|j| j.workload.clone()).collect();
+        for job in &jobs {
+            for e in &engines {
+                result.cells.push(self.initial_cell(&job.workload.name, e));
+            }
+        }
+        for e in &engines {
+            self.check_tier(&mut result, e);
+        }
+        println!(
+            "bench: codesize: {} workloads x {} engines",
+            jobs.len(),
+            engines.len()
+        );
+        for (job, funcs) in jobs.iter().zip(&functions) {
+            for engine in &engines {
+                let cell = result
+                    .cell_mut(&job.workload.name, engine.name)
+                    .expect("cell exists");
+                if cell.status == Status::Ok {
+                    self.code_size_sample(cell, job, engine, funcs);
+                }
+            }
+        }
+        result
+    }
+
+    /// Measures one code size cell.
+    fn code_size_sample(
+        &self,
+        cell: &mut Cell,
+        job: &Job,
+        engine: &Engine,
+        funcs: &Result<codesize::Functions, String>,
+    ) {
+        let outcome = funcs.clone().and_then(|funcs| {
+            let reply = self.drivers.measure(engine, job.op, &job.file)?;
+            let bytes = match engine.peer {
+                Peer::Node => codesize::liftoff_code_bytes(&reply.stdout, &funcs)?,
+                _ => match (reply.code_bytes, reply.unsupported) {
+                    (Some(n), _) => n,
+                    (None, Some(why)) => return Ok(Err(why)),
+                    (None, None) => return Err("no code size in the reply".into()),
+                },
+            };
+            Ok(Ok((bytes, funcs.body_bytes)))
+        });
+        match outcome {
+            Ok(Ok((code, body))) => {
+                let per_byte = code as f64 / body.max(1) as f64;
+                println!(
+                    "bench: codesize {} {}: {code} bytes, {per_byte:.2} per wasm byte",
+                    job.workload.name, engine.name
+                );
+                cell.samples_ms = vec![per_byte];
+                cell.code_bytes = Some(code);
+            }
+            Ok(Err(why)) => {
+                println!(
+                    "bench: codesize {} {}: unsupported: {why}",
+                    job.workload.name, engine.name
+                );
+                cell.status = Status::NotImplemented;
+                cell.note = Some(format!("cannot compile the module ({why})"));
+            }
+            Err(e) => {
+                println!(
+                    "bench: codesize {} {}: FAILED: {e}",
+                    job.workload.name, engine.name
+                );
+                cell.status = Status::Failed;
+                cell.note = Some(e);
+            }
         }
     }
 
@@ -166,6 +291,7 @@ impl Context {
                     name: m.entry.name.clone(),
                     bytes: m.entry.bytes,
                     detail: format!("{}, {}", m.entry.package, m.entry.toolchain),
+                    body_bytes: None,
                 },
                 file: m.file.clone(),
                 op,
@@ -189,6 +315,7 @@ impl Context {
                     name: k.name.to_string(),
                     bytes: std::fs::metadata(file).map_or(0, |m| m.len()),
                     detail: k.what.to_string(),
+                    body_bytes: None,
                 },
                 file: file.clone(),
                 op: op(k),
@@ -427,6 +554,7 @@ fn empty_result(
         name: name.into(),
         measures: measures.into(),
         throughput,
+        quantity: Quantity::Time,
         reference: reference.into(),
         workloads: Vec::new(),
         engines: engines.iter().map(|e| e.name.to_string()).collect(),
@@ -524,6 +652,7 @@ mod tests {
             name: "fib".into(),
             bytes: 1,
             detail: String::new(),
+            body_bytes: None,
         }];
         r.cells = cells;
         r
@@ -554,7 +683,7 @@ mod tests {
             checksum: Some(checksum.into()),
             tier: Some(tier.into()),
             engine_version: None,
-            error: None,
+            ..peers::Reply::default()
         };
         let mut c = Cell::new("fib", engine.name, Status::Ok, None);
         record(&mut c, &engine, reply("55", "liftoff"));
