@@ -10,6 +10,7 @@ use kiln_runtime::{
     BoundsChecks, Imports, Instance, InstantiationError, Runtime, RuntimeConfig, Store,
 };
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// How the engine compiles and runs code.
@@ -126,7 +127,9 @@ impl Engine {
         })
     }
 
-    /// Compiles every defined function, splitting the indices over the compile threads.
+    /// Compiles every defined function on the compile threads. Threads take functions from a
+    /// shared queue, largest body first, so one huge function does not leave the other
+    /// threads idle at the end. Results come back in function-index order.
     fn compile_functions(
         &self,
         module: &Module,
@@ -137,37 +140,52 @@ impl Engine {
             tier_up: self.config.tier_up_checks,
             cpu: self.config.cpu,
         };
-        let first = module.num_imported_functions;
-        let indices: Vec<u32> = (first..module.functions.len() as u32).collect();
-        let threads = self.config.compile_threads.clamp(1, indices.len().max(1));
-        let chunk = indices.len().div_ceil(threads).max(1);
-        let compile_chunk = |chunk: &[u32]| {
-            chunk
-                .iter()
-                .map(|&i| {
-                    env.compile(i, &options)
-                        .map(|f| (i, f))
-                        .map_err(|error| EngineError::Compile {
+        let body_len = |i: u32| {
+            module.functions[i as usize]
+                .body
+                .as_ref()
+                .map_or(0, |b| b.len())
+        };
+        let mut queue: Vec<u32> =
+            (module.num_imported_functions..module.functions.len() as u32).collect();
+        queue.sort_by_key(|&i| std::cmp::Reverse(body_len(i)));
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let work = || {
+            let mut done = Vec::new();
+            while !failed.load(Ordering::Relaxed) {
+                let Some(&i) = queue.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    break;
+                };
+                match env.compile(i, &options) {
+                    Ok(f) => done.push((i, f)),
+                    Err(error) => {
+                        failed.store(true, Ordering::Relaxed);
+                        return Err(EngineError::Compile {
                             func_index: i,
                             error,
-                        })
-                })
-                .collect::<Result<Vec<_>, _>>()
-        };
-        if threads == 1 {
-            return compile_chunk(&indices);
-        }
-        std::thread::scope(|scope| {
-            let jobs: Vec<_> = indices
-                .chunks(chunk)
-                .map(|c| scope.spawn(move || compile_chunk(c)))
-                .collect();
-            let mut all = Vec::with_capacity(indices.len());
-            for job in jobs {
-                all.extend(job.join().expect("a compile thread panicked")?);
+                        });
+                    }
+                }
             }
-            Ok(all)
-        })
+            Ok(done)
+        };
+        let threads = self.config.compile_threads.clamp(1, queue.len().max(1));
+        let mut all = std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+            let mut all = work();
+            for helper in helpers {
+                let done = helper.join().expect("a compile thread panicked");
+                match (&mut all, done) {
+                    (Ok(all), Ok(done)) => all.extend(done),
+                    (Ok(_), Err(e)) => all = Err(e),
+                    (Err(_), _) => {}
+                }
+            }
+            all
+        })?;
+        all.sort_unstable_by_key(|(i, _)| *i);
+        Ok(all)
     }
 }
 
