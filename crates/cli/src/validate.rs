@@ -25,20 +25,6 @@ fn decode(wasm: &[u8]) -> Result<(Module, Sections), DecodeError> {
     Ok((module, sections))
 }
 
-/// Proposals beyond WebAssembly 2.0 the module needs (smallest set found greedily).
-fn proposals_needed(wasm: &[u8]) -> Vec<Proposal> {
-    if decoder::decode(wasm, &Features::default()).is_ok() {
-        return Vec::new();
-    }
-    let mut features = Features::all();
-    for p in Proposal::ALL {
-        if decoder::decode(wasm, &features.without(p)).is_ok() {
-            features = features.without(p);
-        }
-    }
-    features.proposals().collect()
-}
-
 /// Runs the command; returns the exit status.
 pub fn run(file: &str) -> i32 {
     let path = Path::new(file);
@@ -53,7 +39,13 @@ pub fn run(file: &str) -> i32 {
         Ok((module, sections)) => {
             print!(
                 "{}",
-                summary(file, &wasm, &module, &sections, &proposals_needed(&wasm))
+                summary(
+                    file,
+                    &wasm,
+                    &module,
+                    &sections,
+                    &decoder::proposals_needed(&wasm, &Features::default()).unwrap_or_default()
+                )
             );
             0
         }

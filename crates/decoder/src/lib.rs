@@ -58,3 +58,21 @@ pub fn decode(bytes: &[u8], features: &Features) -> Result<Module, DecodeError> 
     builder.feed(bytes, 0, true, &mut ())?;
     builder.finish(bytes.into())
 }
+
+/// The proposals beyond `base` that `bytes` needs to be valid: the smallest set found by
+/// switching proposals off one at a time from all of them. `Some(empty)` when the module is
+/// valid under `base`; `None` when it is invalid even with every proposal. Cost: up to
+/// `Proposal::ALL.len() + 2` decodes.
+pub fn proposals_needed(bytes: &[u8], base: &Features) -> Option<Vec<Proposal>> {
+    if decode(bytes, base).is_ok() {
+        return Some(Vec::new());
+    }
+    decode(bytes, &Features::all()).ok()?;
+    let mut features = Features::all();
+    for p in Proposal::ALL {
+        if !base.has(p) && decode(bytes, &features.without(p)).is_ok() {
+            features = features.without(p);
+        }
+    }
+    Some(features.proposals().filter(|p| !base.has(*p)).collect())
+}

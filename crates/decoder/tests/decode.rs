@@ -128,6 +128,13 @@ fn proposals_are_off_by_default_and_switchable() {
     let features = Features::default().with(Proposal::TailCall);
     decode(&bytes, &features).unwrap();
 
+    assert_eq!(
+        proposals_needed(&bytes, &Features::default()),
+        Some(vec![Proposal::TailCall])
+    );
+    assert_eq!(proposals_needed(&bytes, &features), Some(vec![]));
+    assert_eq!(proposals_needed(b"\0asm", &Features::default()), None);
+
     let bytes = wasm("(module (memory 1) (memory 1))");
     assert!(decode(&bytes, &Features::default()).is_err());
     decode(&bytes, &Features::default().with(Proposal::MultiMemory)).unwrap();

@@ -72,19 +72,6 @@ struct Run<'a> {
     unavailable_registrations: HashMap<String, String>,
 }
 
-/// The proposals (beyond `base`) a module needs to be valid, smallest set found greedily; `None`
-/// if it is invalid even with every proposal.
-fn proposals_needed(wasm: &[u8], base: Features) -> Option<Vec<Proposal>> {
-    decode(wasm, &Features::all()).ok()?;
-    let mut features = Features::all();
-    for p in Proposal::ALL {
-        if !base.has(p) && decode(wasm, &features.without(p)).is_ok() {
-            features = features.without(p);
-        }
-    }
-    Some(features.proposals().filter(|p| !base.has(*p)).collect())
-}
-
 fn names(proposals: &[Proposal]) -> String {
     proposals
         .iter()
@@ -182,7 +169,7 @@ impl Run<'_> {
         let features = self.backend.features();
         match decode(&wasm, &features) {
             Ok(_) => Ok(wasm),
-            Err(err) => Err(match proposals_needed(&wasm, features) {
+            Err(err) => Err(match kiln_decoder::proposals_needed(&wasm, &features) {
                 Some(needed) => Outcome::Unsupported(names(&needed)),
                 None => Outcome::Failed(format!("valid module rejected: {err}")),
             }),
