@@ -2,9 +2,8 @@
 //! child build of the xtask binary (see [`optimized_child`]), never in the dev build
 //! that `cargo xtask` itself runs in.
 //!
-//! As tiers land, make [`tier_available`] return true for them and fill in
-//! [`compile`], [`run`] and [`startup`]; the tables then show measured Kiln rows
-//! instead of "not yet implemented".
+//! A tier is measured once `engine_config` knows it (today `baseline` and
+//! `baseline-1t`); the others show as "not yet implemented".
 
 use std::process::Command;
 use std::time::{Duration, Instant};
