@@ -10,18 +10,21 @@
 //! - [`BuiltinId`]: the runtime functions generated code may call;
 //! - [`TrapCode`]: why code trapped, with the spec's messages;
 //! - [`CompiledFunction`]: what a compiler hands the code manager (code, relocations, trap
-//!   sites, source positions, frame size, debug side table), and the [`Tier`] that made it.
+//!   sites, source positions, frame size, debug side table), the [`Tier`] that made it, and
+//!   the [`CompileError`] either tier reports.
 
 #![deny(missing_docs)]
 
 mod builtins;
 pub mod calling_convention;
+mod compile_error;
 mod compiled;
 mod trap;
 mod vmcontext;
 
 pub use builtins::BuiltinId;
 pub use calling_convention::{CallLayout, Location, call_layout};
+pub use compile_error::CompileError;
 pub use compiled::{
     CompiledFunction, Relocation, RelocationTarget, SourcePosition, Tier, TrapSite,
 };

@@ -410,7 +410,7 @@ impl<'a> FuncCompiler<'a> {
         let code = self
             .asm
             .finish()
-            .map_err(|e| CompileError::Assembler(e.to_string()))?;
+            .map_err(|e| CompileError::Internal(e.to_string()))?;
         Ok(CompiledFunction {
             code,
             relocations: self.relocations,

@@ -173,7 +173,7 @@ pub fn transfer(
             Loc::Stack => Dst::Mem(frame::slot(pos)),
             Loc::Const(c) => {
                 if v.loc != Loc::Const(c) {
-                    return Err(CompileError::Assembler(format!(
+                    return Err(CompileError::Internal(format!(
                         "merge expects constant {c} at position {pos}, found {:?}",
                         v.loc
                     )));

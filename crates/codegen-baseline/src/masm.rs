@@ -191,7 +191,7 @@ pub fn execute(asm: &mut Assembler, moves: &[Move]) -> Result<()> {
                     }
                     (Reg::Xmm(_), Reg::Xmm(_)) => {
                         if pending.iter().any(|p| p.1 == Reg::Xmm(SCRATCH_XMM)) {
-                            return Err(CompileError::Assembler(
+                            return Err(CompileError::Internal(
                                 "parallel move needs two xmm scratch registers".into(),
                             ));
                         }

@@ -1,10 +1,11 @@
-//! Synchronous compilation with the baseline tier, on several threads.
+//! Synchronous compilation with one tier, on several threads.
 
 use crate::EngineError;
+use kiln_abi::{CompileError, CompiledFunction, Tier};
 use kiln_code_manager::{
     CodeKind, CodeManager, CodeManagerConfig, NativeModule, PublishMode, PublishRequest,
 };
-use kiln_codegen_baseline::{CompileEnv, CompileOptions, CpuFeatures};
+use kiln_codegen_baseline::CpuFeatures;
 use kiln_decoder::{Features, Module};
 use kiln_runtime::{
     BoundsChecks, Imports, Instance, InstantiationError, Runtime, RuntimeConfig, Store,
@@ -28,13 +29,15 @@ pub struct EngineConfig {
     /// the fallback sequences).
     pub cpu: CpuFeatures,
     /// Whether baseline code counts a tier-up budget at entries and loop back edges. Off
-    /// until the optimizing tier lands, since nothing would consume the requests.
+    /// until dynamic tiering lands, since nothing would consume the requests.
     pub tier_up_checks: bool,
+    /// The tier that compiles every function.
+    pub tier: Tier,
 }
 
 impl Default for EngineConfig {
     /// WebAssembly 2.0, guard regions, one compile thread per core, the runtime's default
-    /// stack, this CPU's features, no tier-up checks.
+    /// stack, this CPU's features, no tier-up checks, the baseline tier.
     fn default() -> EngineConfig {
         EngineConfig {
             features: Features::default(),
@@ -43,6 +46,7 @@ impl Default for EngineConfig {
             max_wasm_stack: RuntimeConfig::default().max_wasm_stack,
             cpu: CpuFeatures::detect(),
             tier_up_checks: false,
+            tier: Tier::Baseline,
         }
     }
 }
@@ -92,7 +96,7 @@ impl Engine {
         &self.runtime
     }
 
-    /// Decodes, validates and compiles every function of `wasm` with the baseline tier, then
+    /// Decodes, validates and compiles every function of `wasm` with the configured tier, then
     /// publishes the code in one batch. Cost: decoding plus compilation, divided over
     /// [`EngineConfig::compile_threads`] threads.
     pub fn compile(&self, wasm: &[u8]) -> Result<CompiledModule, EngineError> {
@@ -112,7 +116,10 @@ impl Engine {
             .iter()
             .map(|(func_index, function)| PublishRequest {
                 func_index: *func_index,
-                kind: CodeKind::Baseline,
+                kind: match self.config.tier {
+                    Tier::Baseline => CodeKind::Baseline,
+                    Tier::Optimized => CodeKind::Optimized,
+                },
                 function,
                 mode: PublishMode::Normal,
             })
@@ -133,13 +140,8 @@ impl Engine {
     fn compile_functions(
         &self,
         module: &Module,
-    ) -> Result<Vec<(u32, kiln_abi::CompiledFunction)>, EngineError> {
-        let env = CompileEnv::new(module);
-        let options = CompileOptions {
-            bounds_checks: self.config.bounds_checks,
-            tier_up: self.config.tier_up_checks,
-            cpu: self.config.cpu,
-        };
+    ) -> Result<Vec<(u32, CompiledFunction)>, EngineError> {
+        let compiler = TierCompiler::new(module, &self.config);
         let body_len = |i: u32| {
             module.functions[i as usize]
                 .body
@@ -157,7 +159,7 @@ impl Engine {
                 let Some(&i) = queue.get(next.fetch_add(1, Ordering::Relaxed)) else {
                     break;
                 };
-                match env.compile(i, &options) {
+                match compiler.compile(i) {
                     Ok(f) => done.push((i, f)),
                     Err(error) => {
                         failed.store(true, Ordering::Relaxed);
@@ -186,6 +188,46 @@ impl Engine {
         })?;
         all.sort_unstable_by_key(|(i, _)| *i);
         Ok(all)
+    }
+}
+
+/// One tier's per-module compiler with its options: what every compile thread calls.
+enum TierCompiler<'m> {
+    Baseline(
+        kiln_codegen_baseline::CompileEnv<'m>,
+        kiln_codegen_baseline::CompileOptions,
+    ),
+    Optimized(
+        kiln_codegen_opt::CompileEnv<'m>,
+        kiln_codegen_opt::CompileOptions,
+    ),
+}
+
+impl<'m> TierCompiler<'m> {
+    fn new(module: &'m Module, config: &EngineConfig) -> TierCompiler<'m> {
+        match config.tier {
+            Tier::Baseline => TierCompiler::Baseline(
+                kiln_codegen_baseline::CompileEnv::new(module),
+                kiln_codegen_baseline::CompileOptions {
+                    bounds_checks: config.bounds_checks,
+                    tier_up: config.tier_up_checks,
+                    cpu: config.cpu,
+                },
+            ),
+            Tier::Optimized => TierCompiler::Optimized(
+                kiln_codegen_opt::CompileEnv::new(module),
+                kiln_codegen_opt::CompileOptions {
+                    bounds_checks: config.bounds_checks,
+                },
+            ),
+        }
+    }
+
+    fn compile(&self, func_index: u32) -> Result<CompiledFunction, CompileError> {
+        match self {
+            TierCompiler::Baseline(env, options) => env.compile(func_index, options),
+            TierCompiler::Optimized(env, options) => env.compile(func_index, options),
+        }
     }
 }
 

@@ -13,7 +13,7 @@ pub enum EngineError {
         /// The function index.
         func_index: u32,
         /// The compiler's reason.
-        error: kiln_codegen_baseline::CompileError,
+        error: kiln_abi::CompileError,
     },
     /// The code manager could not place the code (out of code space).
     Code(kiln_code_manager::CodeError),

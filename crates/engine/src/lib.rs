@@ -28,6 +28,7 @@ mod error;
 
 pub use compile::{CompiledModule, Engine, EngineConfig};
 pub use error::EngineError;
-pub use kiln_codegen_baseline::{CompileError, CpuFeatures};
+pub use kiln_abi::{CompileError, Tier};
+pub use kiln_codegen_baseline::CpuFeatures;
 pub use kiln_decoder as decoder;
 pub use kiln_runtime as runtime;
