@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, Weak};
 
 use crate::native_module::ModuleShared;
-use crate::{CodeError, MAX_CODE_SPACE, MemoryUsage, NativeModule};
+use crate::{CodeError, FreedCode, MAX_CODE_SPACE, MemoryUsage, NativeModule};
 
 /// How a [`CodeManager`] sets up native modules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,6 +90,16 @@ impl CodeManager {
         for module in self.live_modules() {
             module.reclaim();
         }
+    }
+
+    /// Runs [`NativeModule::free_dead_code`] on every live module with the same stack report
+    /// and sums what was freed. See there for what `on_stack` must contain.
+    pub fn free_dead_code(&self, on_stack: &[usize]) -> FreedCode {
+        let mut total = FreedCode::default();
+        for module in self.live_modules() {
+            total += module.free_dead_code(on_stack);
+        }
+        total
     }
 
     fn live_modules(&self) -> Vec<NativeModule> {
