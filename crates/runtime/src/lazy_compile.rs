@@ -4,9 +4,9 @@
 //! function index into `r11` and jumps, through the module's far-jump trampoline, to the
 //! address registered as the code manager's lazy-compile builtin. The runtime provides that
 //! address: [`crate::Runtime::lazy_compile_entry`], a routine emitted once per process
-//! ([`crate::trampoline`]) that saves every argument register, calls the `lazy_compile` function below and
-//! jumps to the code it returns with the registers restored, as if the caller had called the
-//! code directly.
+//! ([`crate::trampoline`]) that saves every argument register, calls the `lazy_compile`
+//! function below and jumps to the code it returns with the registers restored, as if the
+//! caller had called the code directly.
 //!
 //! That function finds the callee's instance from its `VMContext`, asks
 //! [`crate::EngineHooks::lazy_compile`] for the code (the engine compiles, publishes and

@@ -193,8 +193,9 @@ pub(crate) fn note_exit(fp: usize) {
 ///
 /// Call it from host code running on a thread that may be inside wasm: a host function or
 /// engine hook called from wasm, or outside wasm (then there are no frames). This is what a
-/// thread reports at a safepoint so that code GC ([`kiln_code_manager::NativeModule::free_dead_code`])
-/// keeps the code its frames will return into. Cost: one code lookup per frame; allocation
+/// thread reports at a safepoint so that code GC
+/// ([`kiln_code_manager::NativeModule::free_dead_code`]) keeps the code its frames will return
+/// into. Cost: one code lookup per frame; allocation
 /// only to grow `out`. Every activation's frames are walked from the point where its wasm
 /// code last called out to the host, so the report is exact whenever host code runs.
 pub fn wasm_pcs_on_stack(out: &mut Vec<usize>) {
