@@ -85,8 +85,11 @@ impl CodeManager {
         Ok(module)
     }
 
-    /// Runs [`NativeModule::reclaim`] on every live module. Never waits.
+    /// Runs [`NativeModule::reclaim`] on every live module, and frees the remains of dropped
+    /// modules (in the whole process) whose grace period has passed. Never waits.
     pub fn reclaim(&self) {
+        crate::epoch::try_advance();
+        crate::epoch::reclaim_orphans();
         for module in self.live_modules() {
             module.reclaim();
         }

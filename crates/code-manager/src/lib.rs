@@ -112,7 +112,7 @@ mod wasm_code;
 
 pub use accounting::MemoryUsage;
 pub use code_manager::{CodeManager, CodeManagerConfig};
-pub use code_space::{CODE_ALIGNMENT, MAX_CODE_SPACE};
+pub use code_space::{CODE_ALIGNMENT, MAX_CODE_SPACE, live_code_reservations};
 pub use epoch::ExecutionScope;
 pub use error::CodeError;
 pub use lookup::{CodeLookup, MAX_NATIVE_MODULES, lookup};

@@ -793,6 +793,9 @@ impl Drop for ModuleShared {
         };
         // Readers that found the registry entry may still look at the tables and codes.
         epoch::retire_orphan(epoch::retire_epoch(), Box::new(remains));
+        // Free them now if no reader is inside (the usual case), so dropping the last module
+        // returns its reservation without waiting for some later reclaim.
+        epoch::try_advance();
         epoch::reclaim_orphans();
     }
 }
