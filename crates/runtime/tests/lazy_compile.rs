@@ -18,7 +18,10 @@ use kiln_runtime::*;
 struct LazyEngine {
     modules: Mutex<HashMap<u64, (Arc<Module>, NativeModule)>>,
     compiled: Mutex<Vec<u32>>,
+    /// Wasm frames on the stack at each request (the hook is a safepoint).
+    frames: Mutex<Vec<usize>>,
     refuse: Option<u32>,
+    panic_on: Option<u32>,
 }
 
 impl EngineHooks for LazyEngine {
@@ -26,6 +29,12 @@ impl EngineHooks for LazyEngine {
         if self.refuse == Some(func_index) {
             return None;
         }
+        if self.panic_on == Some(func_index) {
+            panic!("no compiler for {func_index}");
+        }
+        let mut pcs = Vec::new();
+        wasm_pcs_on_stack(&mut pcs);
+        self.frames.lock().unwrap().push(pcs.len());
         let (module, native) = self.modules.lock().unwrap().get(&module_id)?.clone();
         let options = CompileOptions {
             tier_up: false,
@@ -229,6 +238,8 @@ fn functions_compile_on_first_call_with_every_argument_intact() {
         *engine2.compiled.lock().unwrap(),
         [func_index(&module, "indirect"), many_index]
     );
+    // `indirect` was requested by the host (no wasm frame), `many` from inside `indirect`.
+    assert_eq!(*engine2.frames.lock().unwrap(), [0, 1]);
 
     // No return area: the VMContext is in rdi; 7 i32 and 10 f32 parameters.
     let few_args: Vec<Value> = (0..7)
@@ -292,6 +303,30 @@ fn a_function_that_cannot_be_compiled_traps_with_a_backtrace() {
         .chain((0..10).map(|_| Value::F32(0)))
         .collect();
     assert!(instance.get_func("few").unwrap().call(&few_args).is_ok());
+
+    // A panicking engine becomes a trap too.
+    let panicky = Runtime::default();
+    let engine = Arc::new(LazyEngine {
+        panic_on: Some(refused),
+        ..Default::default()
+    });
+    panicky.set_engine_hooks(engine.clone());
+    let native = lazy_native(&engine, &panicky, &module);
+    let store = Store::new(&panicky);
+    let instance = Instance::new(&store, &module, &native, &Imports::new()).unwrap();
+    let trap = instance
+        .get_func("call_refused")
+        .unwrap()
+        .call(&[])
+        .unwrap_err();
+    assert_eq!(
+        trap.message,
+        format!(
+            "function {refused} (refused) could not be compiled: the engine panicked: \
+             no compiler for {refused}"
+        )
+    );
+    assert_eq!(trap.backtrace.frames.len(), 1);
 
     // Without hooks at all the call traps the same way.
     let bare = Runtime::default();
