@@ -51,7 +51,8 @@ impl CodeManager {
     /// in r11 ([`kiln_assembler_x64::patch::LAZY_STUB_INDEX_REGISTER`]), every parameter
     /// register as the caller set it and the caller's return address on top of the stack. It
     /// must compile the function, publish it, and jump to
-    /// [`NativeModule::jump_table_slot`] (or the new code) with the registers restored.
+    /// [`NativeModule::jump_table_slot`] (or the new code) with the registers restored. The
+    /// runtime provides such a routine (`kiln_runtime::Runtime::lazy_compile_entry`).
     pub fn set_lazy_compile_builtin(&self, address: usize) {
         self.lazy_compile_builtin.store(address, Ordering::Relaxed);
     }
