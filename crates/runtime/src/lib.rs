@@ -31,6 +31,14 @@
 //! let results = instance.get_func("run").unwrap().call(&[Value::I32(7)])?;
 //! ```
 //!
+//! # Engine support
+//!
+//! - Lazy compilation: [`Runtime::lazy_compile_entry`] is the code managers' lazy-compile
+//!   builtin; it calls [`EngineHooks::lazy_compile`] ([`lazy_compile`]).
+//! - Tier-up: [`EngineHooks::tier_up`], after which the budget is refilled ([`builtins`]).
+//! - Code GC: [`wasm_pcs_on_stack`] reports the wasm frames of the calling thread.
+//! - Code logging: [`Runtime::published_code`] and [`EngineHooks::code_created`].
+//!
 //! # Traps
 //!
 //! Traps never unwind through generated code. An entry trampoline records its stack pointer
@@ -48,6 +56,7 @@ pub mod func;
 pub mod global;
 pub mod host_func;
 pub mod instance;
+pub mod lazy_compile;
 pub mod memory;
 pub mod runtime;
 pub mod signature_registry;
@@ -65,11 +74,12 @@ pub use global::Global;
 pub use host_func::{Caller, HostCallback, IntoFunc, WasmResults, WasmTy, WithCaller};
 pub use instance::{Extern, Imports, Instance, InstantiationError, LinkError};
 pub use memory::{Memory, live_memory_reservations};
-pub use runtime::{BoundsChecks, EngineHooks, Runtime, RuntimeConfig};
+pub use runtime::{BoundsChecks, EngineHooks, PublishedCode, Runtime, RuntimeConfig};
 pub use signature_registry::SignatureRegistry;
 pub use store::Store;
 pub use table::Table;
 pub use trap::Trap;
+pub use traphandler::wasm_pcs_on_stack;
 pub use value::Value;
 
 pub use kiln_abi::TrapCode;

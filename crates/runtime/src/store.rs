@@ -2,8 +2,13 @@
 //!
 //! Everything created in a store lives until the store (and every handle to it) is dropped,
 //! as in Wasmtime: funcrefs in tables and imported memories refer to other instances' data by
-//! address, so nothing is freed piecemeal. Memory reservations are released then. A store is
-//! single-threaded (`!Send`); use one store per thread.
+//! address, so nothing is freed piecemeal. Memory reservations are released then, and the
+//! instances' native-module handles are dropped (so their code spaces can go too): once the
+//! store and every handle into it (`Instance`, `Func`, `Memory`, `Table`, `Global`, `Store`
+//! clones, funcref `Value`s) are gone, [`crate::live_memory_reservations`] is back to where it
+//! was. Handles count as owners, so a host function that captures a handle of its own store
+//! makes a cycle that is never freed: reach the instance through [`crate::Caller`] instead. A
+//! store is single-threaded (`!Send`); use one store per thread.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -143,6 +148,24 @@ impl Store {
     /// The runtime this store uses.
     pub fn runtime(&self) -> &Runtime {
         &self.inner.runtime
+    }
+
+    /// Sets the tier-up budget of every defined function to `budget` in every instance of this
+    /// store whose code is native module `module_id`
+    /// ([`kiln_code_manager::NativeModule::id`]); returns how many instances that was. A store
+    /// belongs to one thread, so an engine resets budgets for all isolates by asking each
+    /// thread to do it for its stores. Cost: O(instances + their functions).
+    pub fn reset_tier_up_budgets(&self, module_id: u64, budget: i32) -> usize {
+        let instances = self.inner.instances.borrow();
+        let mut count = 0;
+        for instance in instances.iter().filter(|i| i.native.id() == module_id) {
+            let first = instance.module.num_imported_functions;
+            for f in first..first + instance.module.num_defined_functions() {
+                instance.set_tier_up_budget(f, budget);
+            }
+            count += 1;
+        }
+        count
     }
 
     pub(crate) fn from_inner(inner: &Rc<StoreInner>) -> Store {
