@@ -35,7 +35,12 @@ pub const STACK_ARGS: i32 = 16;
 
 /// The slot of value-stack position `index`. Positions are bounded by [`check_height`].
 pub fn slot(index: usize) -> Mem {
-    Mem::base(RBP, -((FIXED as i32) + 8 * (index as i32 + 1)))
+    Mem::base(RBP, slot_offset(index))
+}
+
+/// The offset from `rbp` of the slot of value-stack position `index`.
+pub fn slot_offset(index: usize) -> i32 {
+    -((FIXED as i32) + 8 * (index as i32 + 1))
 }
 
 /// Fails if a value stack of `height` entries would not fit in a frame.

@@ -139,6 +139,7 @@ impl Engine {
             bounds_checks: self.config.bounds_checks,
             tier_up: self.config.tier_up_checks,
             cpu: self.config.cpu,
+            debug: None,
         };
         let body_len = |i: u32| {
             module.functions[i as usize]
