@@ -4,7 +4,7 @@ use crate::EngineError;
 use kiln_code_manager::{
     CodeKind, CodeManager, CodeManagerConfig, NativeModule, PublishMode, PublishRequest,
 };
-use kiln_codegen_baseline::{CompileEnv, CompileOptions, CpuFeatures};
+use kiln_codegen_baseline::{CompileEnv, CompileOptions, CpuFeatures, DebugOptions};
 use kiln_decoder::{Features, Module};
 use kiln_runtime::{
     BoundsChecks, Imports, Instance, InstantiationError, Runtime, RuntimeConfig, Store,
@@ -30,11 +30,16 @@ pub struct EngineConfig {
     /// Whether baseline code counts a tier-up budget at entries and loop back edges. Off
     /// until the optimizing tier lands, since nothing would consume the requests.
     pub tier_up_checks: bool,
+    /// Compile every function as debug code for stepping ([`DebugOptions::stepping`]: a
+    /// `DebugBreak` check on entry and before every instruction, values in their frame slots,
+    /// a debug side table), published as `CodeKind::BaselineDebug`. The runtime's
+    /// `EngineHooks::debug_break` sees every check; without hooks the checks return at once.
+    pub debug_stepping: bool,
 }
 
 impl Default for EngineConfig {
     /// WebAssembly 2.0, guard regions, one compile thread per core, the runtime's default
-    /// stack, this CPU's features, no tier-up checks.
+    /// stack, this CPU's features, no tier-up checks, no debug code.
     fn default() -> EngineConfig {
         EngineConfig {
             features: Features::default(),
@@ -43,6 +48,7 @@ impl Default for EngineConfig {
             max_wasm_stack: RuntimeConfig::default().max_wasm_stack,
             cpu: CpuFeatures::detect(),
             tier_up_checks: false,
+            debug_stepping: false,
         }
     }
 }
@@ -112,7 +118,11 @@ impl Engine {
             .iter()
             .map(|(func_index, function)| PublishRequest {
                 func_index: *func_index,
-                kind: CodeKind::Baseline,
+                kind: if self.config.debug_stepping {
+                    CodeKind::BaselineDebug
+                } else {
+                    CodeKind::Baseline
+                },
                 function,
                 mode: PublishMode::Normal,
             })
@@ -139,7 +149,7 @@ impl Engine {
             bounds_checks: self.config.bounds_checks,
             tier_up: self.config.tier_up_checks,
             cpu: self.config.cpu,
-            debug: None,
+            debug: self.config.debug_stepping.then(DebugOptions::stepping),
         };
         let body_len = |i: u32| {
             module.functions[i as usize]
