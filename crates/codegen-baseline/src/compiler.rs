@@ -100,6 +100,8 @@ struct DebugState<'a> {
     /// Locals written (by `local.set`/`local.tee`) since the last instruction boundary: the
     /// only locals that can have left their slots.
     dirty_locals: Vec<usize>,
+    /// The out-of-line tail shared by the function's checks, once one is emitted.
+    break_stub: Option<Label>,
 }
 
 /// The state of one function's compilation.
@@ -199,6 +201,7 @@ impl<'a> FuncCompiler<'a> {
                 options,
                 table: DebugSideTableBuilder::new(&local_kinds),
                 dirty_locals: Vec::new(),
+                break_stub: None,
             });
         }
         self.prologue(&ty, &local_kinds)?;
@@ -411,12 +414,39 @@ impl<'a> FuncCompiler<'a> {
     /// Emits a call to `BuiltinId::DebugBreak` (function index, wasm offset) and records a
     /// side-table entry at its return address. Called at a boundary, where no value lives in
     /// a register, so the call has no live register to preserve (`rbx` is callee-saved).
+    ///
+    /// A check is `mov edx, offset; call stub` (10 bytes); the function's one out-of-line stub
+    /// sets the other operands and tail-jumps to the builtin, which returns straight after
+    /// the check (so its caller's return address, and the side-table key, is that pc).
     fn debug_check(&mut self, kind: EntryKind) -> Result<()> {
+        let stub = match self.debug.as_mut().map(|d| &mut d.break_stub) {
+            Some(Some(label)) => *label,
+            Some(slot) => {
+                let label = self.asm.new_label();
+                *slot = Some(label);
+                label
+            }
+            None => unreachable!("checks are only emitted in debug code"),
+        };
+        self.asm.mov_ri(Size::S32, RDX, i64::from(self.offset));
+        self.asm.call(stub);
+        self.debug_entry(kind)
+    }
+
+    /// The shared tail of the debug checks: `DebugBreak(vmctx, function index, edx)`.
+    fn emit_debug_break_stub(&mut self, label: Label) {
+        self.asm.bind(label);
         self.asm.mov_rr(Size::S64, RDI, VMCTX);
         self.asm.mov_ri(Size::S32, RSI, i64::from(self.func_index));
-        self.asm.mov_ri(Size::S32, RDX, i64::from(self.offset));
-        self.call_builtin_entry(BuiltinId::DebugBreak);
-        self.debug_entry(kind)
+        self.asm.mov_rm(
+            Size::S64,
+            SCRATCH,
+            Mem::base(VMCTX, VMContextLayout::BUILTINS as i32),
+        );
+        self.asm.jmp_m(Mem::base(
+            SCRATCH,
+            BuiltinId::DebugBreak.table_offset() as i32,
+        ));
     }
 
     /// Records a side-table entry for the current pc (just after a call) and value stack,
@@ -542,6 +572,9 @@ impl<'a> FuncCompiler<'a> {
                     self.asm.jmp(resume);
                 }
             }
+        }
+        if let Some(label) = self.debug.as_ref().and_then(|d| d.break_stub) {
+            self.emit_debug_break_stub(label);
         }
         let frame_size = frame::frame_size(self.stack.max_height);
         self.asm.patch_i32(self.frame_patch, frame_size as i32);
