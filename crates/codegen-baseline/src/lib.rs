@@ -19,6 +19,10 @@
 //!
 //! Functions compile independently and the compiler holds no global state: compile them on
 //! as many threads as wanted, sharing one [`CompileEnv`] per module.
+//!
+//! Debug code ([`CompileOptions::debug`], [`DebugOptions`]) keeps every value where a
+//! debugger can find it at each instruction boundary, calls `BuiltinId::DebugBreak` where
+//! asked, and describes its frames in a [`DebugSideTable`].
 
 #![deny(missing_docs)]
 
