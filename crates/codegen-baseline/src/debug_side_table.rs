@@ -363,7 +363,9 @@ impl Reader<'_> {
 }
 
 impl DebugSideTable {
-    /// Decodes and checks a table made by [`DebugSideTableBuilder`]. Cost: linear in its size.
+    /// Decodes and checks a table made by [`DebugSideTableBuilder`] (including that no entry
+    /// is more than [`KEYFRAME_INTERVAL`] - 1 entries from a full one, which bounds lookups).
+    /// Cost: linear in its size.
     pub fn decode(bytes: &[u8]) -> Result<DebugSideTable, DecodeError> {
         let mut r = Reader { bytes, pos: 0 };
         if r.byte()? != VERSION {
@@ -392,6 +394,7 @@ impl DebugSideTable {
         let mut entries = Vec::with_capacity(count);
         let mut values = Vec::new();
         let (mut pc, mut wasm, mut height) = (0u32, 0u32, 0u32);
+        let mut since_full = 0usize;
         for i in 0..count {
             let delta = r.u32()?;
             if i > 0 && delta == 0 {
@@ -412,6 +415,10 @@ impl DebugSideTable {
             let keep = r.u32()?;
             if keep > height || (i == 0 && keep > 0) {
                 return Err(r.error("entry keeps more operands than the previous one has"));
+            }
+            since_full = if keep == 0 { 0 } else { since_full + 1 };
+            if since_full >= KEYFRAME_INTERVAL {
+                return Err(r.error("too many entries since the last full one"));
             }
             let new = r.u32()?;
             let start = values.len() as u32;

@@ -549,3 +549,23 @@ fn side_table_of_compiled_code_matches_the_stops() {
         );
     }
 }
+
+#[test]
+fn side_table_rejects_long_delta_chains() {
+    // Hand-made: no locals, 40 entries each keeping everything of the previous one.
+    let mut bytes = vec![1, 0, 40];
+    bytes.extend([1, 0, 0, 0, 1, 0]); // pc 1, one i32 operand in its slot
+    for _ in 1..40 {
+        bytes.extend([1, 0, 0, 1, 0]); // pc + 1, keep 1, nothing new
+    }
+    let err = DebugSideTable::decode(&bytes).unwrap_err();
+    assert!(err.message.contains("full"), "{err}");
+    // The builder starts a full entry every KEYFRAME_INTERVAL entries.
+    let mut b = DebugSideTableBuilder::new(&[]);
+    let v = [value(Kind::I32, DebugLocation::Slot(-40))];
+    for pc in 1..=40 {
+        b.add(pc, 7, EntryKind::Break, &v);
+    }
+    let t = DebugSideTable::decode(&b.finish()).unwrap();
+    assert!(t.entries().all(|e| e.operands == v));
+}
