@@ -569,3 +569,70 @@ fn side_table_rejects_long_delta_chains() {
     let t = DebugSideTable::decode(&b.finish()).unwrap();
     assert!(t.entries().all(|e| e.operands == v));
 }
+
+#[test]
+fn function_entry_checks_see_the_arguments_and_the_callers() {
+    let wat = r#"(module
+      (func $fac (export "fac") (param i64) (result i64)
+        (if (result i64) (i64.eqz (local.get 0))
+          (then (i64.const 1))
+          (else (i64.mul (local.get 0) (call $fac (i64.sub (local.get 0) (i64.const 1))))))))"#;
+    let mut opts = DebugOptions::default();
+    opts.function_entry = true;
+    let s = setup(wat, Some(opts), None);
+    assert_eq!(s.call("fac", &[Value::I64(5)]), [Value::I64(120)]);
+    let stops = s.stops();
+    assert_eq!(stops.len(), 6);
+    for (k, stop) in stops.iter().enumerate() {
+        let n = 5 - k as u64;
+        assert_eq!(stop.kind, EntryKind::FunctionEntry);
+        assert_eq!(stop.wasm_offset, s.body_start(0));
+        assert_eq!(stop.locals, [n]);
+        assert!(stop.operands.is_empty());
+        // The caller is the same function one level up, stopped at its call with its own
+        // argument; the outermost call comes from the host.
+        let caller = (k > 0).then(|| vec![n + 1]);
+        assert_eq!(stop.caller_locals, caller);
+    }
+}
+
+/// Stack parameters, a return area and float and integer values mixed, across debug code.
+#[test]
+fn debug_code_passes_stack_arguments_and_return_areas() {
+    let wat = r#"(module
+      (func $many (param i32 i64 f32 f64 i32 i64 f32 f64 i32 i64 f64 f64 f64 f64 f64 f64 f64)
+                  (result i64 f64 i32 f32 i64)
+        (i64.add (i64.extend_i32_s (local.get 8)) (local.get 9))
+        (f64.add (local.get 16) (f64.promote_f32 (local.get 6)))
+        (i32.sub (local.get 0) (local.get 4))
+        (f32.demote_f64 (f64.mul (local.get 3) (local.get 7)))
+        (i64.mul (local.get 1) (local.get 5)))
+      (func (export "run") (param i32) (result f64)
+        (local i64 f64 i32 f32 i64)
+        (call $many (local.get 0) (i64.const 2) (f32.const 3) (f64.const 4) (i32.const 5)
+                    (i64.const 6) (f32.const 7.5) (f64.const 8) (i32.const 9) (i64.const 10)
+                    (f64.const 11) (f64.const 12) (f64.const 13) (f64.const 14)
+                    (f64.const 15) (f64.const 16) (f64.const 17.25))
+        (local.set 5) (local.set 4) (local.set 3) (local.set 2) (local.set 1)
+        (f64.add (f64.add (f64.convert_i64_s (local.get 1)) (local.get 2))
+          (f64.add (f64.convert_i32_s (local.get 3))
+            (f64.add (f64.promote_f32 (local.get 4)) (f64.convert_i64_s (local.get 5)))))))"#;
+    let normal = setup(wat, None, None);
+    let stepping = setup(wat, Some(DebugOptions::stepping()), None);
+    for n in [1, -7, 1000] {
+        let want = normal.call("run", &[Value::I32(n)]);
+        let expected = 19.0 + 24.75 + f64::from(n - 5) + 32.0 + 12.0;
+        assert_eq!(want, [Value::F64(expected.to_bits())]);
+        assert_eq!(stepping.call("run", &[Value::I32(n)]), want);
+    }
+    // At the entry of $many, every parameter is readable, stack-passed ones included.
+    let entry = stepping
+        .stops()
+        .into_iter()
+        .find(|s| s.func == 0 && s.kind == EntryKind::FunctionEntry)
+        .unwrap();
+    assert_eq!(entry.locals[0], 1);
+    assert_eq!(entry.locals[9], 10);
+    assert_eq!(entry.locals[16], 17.25f64.to_bits());
+    assert_eq!(entry.locals[6], u64::from(7.5f32.to_bits()));
+}
