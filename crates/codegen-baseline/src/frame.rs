@@ -16,6 +16,8 @@
 //! A value-stack entry that is spilled lives in the slot of its position, so equal positions
 //! agree at every control-flow merge and a merge never has to move a spilled value that stays
 //! where it is. The frame size is known at the end of the body and patched into the prologue.
+//! Debug code keeps every local and operand in its slot (or constant) at each instruction
+//! boundary; its side table names slots by their offset from `rbp` ([`slot_offset`]).
 
 use crate::error::{CompileError, Result};
 use kiln_assembler_x64::{Mem, RBP};
