@@ -1,8 +1,9 @@
 //! Baseline compile speed on one large function (about 200 KB of body: arithmetic, locals,
-//! memory, nested blocks, branches and calls), in MB of wasm per second.
+//! memory, nested blocks, branches and calls), in MB of wasm per second; normal code and
+//! stepping debug code.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use kiln_codegen_baseline::{CompileEnv, CompileOptions};
+use kiln_codegen_baseline::{CompileEnv, CompileOptions, DebugOptions};
 use std::fmt::Write;
 use std::hint::black_box;
 
@@ -44,6 +45,13 @@ fn compile(c: &mut Criterion) {
     group.sample_size(20);
     group.bench_function("compile one large function", |b| {
         b.iter(|| env.compile(black_box(1), &options).unwrap())
+    });
+    let stepping = CompileOptions {
+        debug: Some(DebugOptions::stepping()),
+        ..options.clone()
+    };
+    group.bench_function("compile one large function as stepping debug code", |b| {
+        b.iter(|| env.compile(black_box(1), &stepping).unwrap())
     });
     group.finish();
 }

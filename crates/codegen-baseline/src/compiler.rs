@@ -8,12 +8,13 @@
 //! instruction.
 
 use crate::control::{self, Control, ControlKind};
+use crate::debug_side_table::{DebugLocation, DebugSideTableBuilder, DebugValue, EntryKind};
 use crate::error::{CompileError, Result};
 use crate::frame::{self, CALL_TARGET, RET_AREA_PTR, SAVED_RBX};
 use crate::masm::{self, Dst, Move, Src, float_size, int_size};
 use crate::regalloc::{Reg, RegClass, RegSet, SCRATCH, SCRATCH_XMM, VMCTX};
 use crate::value_stack::{Kind, Loc, Value, ValueStack};
-use crate::{BoundsChecks, CompileOptions};
+use crate::{BoundsChecks, CompileOptions, DebugOptions};
 use kiln_abi::calling_convention::INT_ARG_REGS;
 use kiln_abi::{
     BuiltinId, CallLayout, CompiledFunction, Location, Place, Relocation, RelocationTarget,
@@ -92,6 +93,17 @@ fn gpr(g: Gpr) -> Reg {
     Reg::Gpr(g)
 }
 
+/// The debug-mode state of a compilation ([`DebugOptions`]).
+struct DebugState<'a> {
+    options: &'a DebugOptions,
+    table: DebugSideTableBuilder,
+    /// Locals written (by `local.set`/`local.tee`) since the last instruction boundary: the
+    /// only locals that can have left their slots.
+    dirty_locals: Vec<usize>,
+    /// The out-of-line tail shared by the function's checks, once one is emitted.
+    break_stub: Option<Label>,
+}
+
 /// The state of one function's compilation.
 pub(crate) struct FuncCompiler<'a> {
     module: &'a Module,
@@ -118,6 +130,9 @@ pub(crate) struct FuncCompiler<'a> {
     /// A comparison whose result is in the flags (condition true = nonzero), for the
     /// `br_if`/`if` that follows.
     pending_cond: Option<Cond>,
+    /// Debug code: every value in its slot or constant at instruction boundaries, checks,
+    /// and the side table.
+    debug: Option<DebugState<'a>>,
 }
 
 impl<'a> FuncCompiler<'a> {
@@ -159,6 +174,7 @@ impl<'a> FuncCompiler<'a> {
             body_len: range.len() as u32,
             next_is_branch: false,
             pending_cond: None,
+            debug: None,
         })
     }
 
@@ -180,16 +196,36 @@ impl<'a> FuncCompiler<'a> {
             frame::check_height(local_kinds.len() + count as usize)?;
             local_kinds.extend(std::iter::repeat_n(kind, count as usize));
         }
+        if let Some(options) = self.opts.debug.as_ref() {
+            self.debug = Some(DebugState {
+                options,
+                table: DebugSideTableBuilder::new(&local_kinds),
+                dirty_locals: Vec::new(),
+                break_stub: None,
+            });
+        }
         self.prologue(&ty, &local_kinds)?;
         let mut ops = body.get_operators_reader()?;
         while !ops.eof() {
             let (op, offset) = ops.read_with_offset()?;
             self.offset = offset as u32;
             if self.reachable {
+                if self.debug.is_some() {
+                    self.debug_boundary()?;
+                }
                 self.record_position();
+                if self
+                    .debug
+                    .as_ref()
+                    .is_some_and(|d| d.options.checks(self.offset))
+                {
+                    self.debug_check(EntryKind::Break)?;
+                }
             }
-            // Peek at the next opcode byte: 0x04 is `if`, 0x0d is `br_if`.
-            self.next_is_branch = matches!(ops.get_binary_reader().read_u8(), Ok(0x04 | 0x0d));
+            // Peek at the next opcode byte: 0x04 is `if`, 0x0d is `br_if`. Debug code keeps
+            // every result on the value stack, so it never fuses a comparison with a branch.
+            self.next_is_branch = self.debug.is_none()
+                && matches!(ops.get_binary_reader().read_u8(), Ok(0x04 | 0x0d));
             self.visit(op)?;
         }
         self.finish()
@@ -303,6 +339,140 @@ impl<'a> FuncCompiler<'a> {
         let cost = self.body_len.clamp(1, i32::MAX as u32) as i32;
         let live: Vec<Reg> = self.live_regs(&self.stack.values);
         self.tier_up_check(cost, live);
+        if let Some(d) = &self.debug {
+            let entry_check = d.options.function_entry;
+            for i in 0..self.num_locals {
+                self.debug_home_local(i);
+            }
+            if entry_check {
+                self.debug_check(EntryKind::FunctionEntry)?;
+            }
+        }
+        Ok(())
+    }
+
+    // --- Debug code ------------------------------------------------------------------------
+
+    /// Puts local `i` in its slot if it is in a register or a constant.
+    fn debug_home_local(&mut self, i: usize) {
+        let v = self.stack.values[i];
+        match v.loc {
+            Loc::Reg(_) => self.stack.spill_entry(&mut self.asm, i),
+            Loc::Const(c) => {
+                masm::store_const(&mut self.asm, v.kind, frame::slot(i), c);
+                self.stack.values[i].loc = Loc::Stack;
+            }
+            Loc::Stack => {}
+        }
+    }
+
+    /// At an instruction boundary of debug code: every local goes to its slot and every
+    /// operand in a register to its slot (operand constants stay constants). Cost: the
+    /// locals written since the last boundary plus the operand height.
+    fn debug_boundary(&mut self) -> Result<()> {
+        let dirty = match self.debug.as_mut() {
+            Some(d) => std::mem::take(&mut d.dirty_locals),
+            None => return Ok(()),
+        };
+        for &i in &dirty {
+            self.debug_home_local(i);
+        }
+        if let Some(d) = self.debug.as_mut() {
+            d.dirty_locals = dirty;
+            d.dirty_locals.clear();
+        }
+        if self.stack.regs.any_used() {
+            for i in self.num_locals..self.stack.len() {
+                self.stack.spill_entry(&mut self.asm, i);
+            }
+        }
+        // Debug builds check every entry while that stays cheap (it would make boundaries
+        // cost O(locals)).
+        #[cfg(debug_assertions)]
+        for (i, v) in self.stack.values.iter().enumerate().take(256) {
+            let ok = match v.loc {
+                Loc::Stack => true,
+                Loc::Const(_) => i >= self.num_locals,
+                Loc::Reg(_) => false,
+            };
+            debug_assert!(ok, "debug boundary at {}: entry {i} is {v:?}", self.offset);
+        }
+        if self.stack.regs.any_used() {
+            return Err(CompileError::Internal(format!(
+                "debug boundary at {} with a register in use",
+                self.offset
+            )));
+        }
+        Ok(())
+    }
+
+    /// Records that local `i` may have left its slot (debug code).
+    pub(super) fn debug_local_written(&mut self, i: usize) {
+        if let Some(d) = self.debug.as_mut() {
+            d.dirty_locals.push(i);
+        }
+    }
+
+    /// Emits a call to `BuiltinId::DebugBreak` (function index, wasm offset) and records a
+    /// side-table entry at its return address. Called at a boundary, where no value lives in
+    /// a register, so the call has no live register to preserve (`rbx` is callee-saved).
+    ///
+    /// A check is `mov edx, offset; call stub` (10 bytes); the function's one out-of-line stub
+    /// sets the other operands and tail-jumps to the builtin, which returns straight after
+    /// the check (so its caller's return address, and the side-table key, is that pc).
+    fn debug_check(&mut self, kind: EntryKind) -> Result<()> {
+        let stub = match self.debug.as_mut().map(|d| &mut d.break_stub) {
+            Some(Some(label)) => *label,
+            Some(slot) => {
+                let label = self.asm.new_label();
+                *slot = Some(label);
+                label
+            }
+            None => unreachable!("checks are only emitted in debug code"),
+        };
+        self.asm.mov_ri(Size::S32, RDX, i64::from(self.offset));
+        self.asm.call(stub);
+        self.debug_entry(kind)
+    }
+
+    /// The shared tail of the debug checks: `DebugBreak(vmctx, function index, edx)`.
+    fn emit_debug_break_stub(&mut self, label: Label) {
+        self.asm.bind(label);
+        self.asm.mov_rr(Size::S64, RDI, VMCTX);
+        self.asm.mov_ri(Size::S32, RSI, i64::from(self.func_index));
+        self.asm.mov_rm(
+            Size::S64,
+            SCRATCH,
+            Mem::base(VMCTX, VMContextLayout::BUILTINS as i32),
+        );
+        self.asm.jmp_m(Mem::base(
+            SCRATCH,
+            BuiltinId::DebugBreak.table_offset() as i32,
+        ));
+    }
+
+    /// Records a side-table entry for the current pc (just after a call) and value stack,
+    /// whose values must all be in their slots or constants. Does nothing outside debug code.
+    pub(super) fn debug_entry(&mut self, kind: EntryKind) -> Result<()> {
+        let pc = self.pc();
+        let (offset, num_locals) = (self.offset, self.num_locals);
+        let Some(d) = self.debug.as_mut() else {
+            return Ok(());
+        };
+        let mut operands = Vec::with_capacity(self.stack.len() - num_locals);
+        for (pos, v) in self.stack.values.iter().enumerate().skip(num_locals) {
+            let loc = match v.loc {
+                Loc::Stack => DebugLocation::Slot(frame::slot_offset(pos)),
+                Loc::Const(c) => DebugLocation::Const(c),
+                Loc::Reg(_) => {
+                    return Err(CompileError::Internal(format!(
+                        "debug entry at {offset}: operand {pos} is in a register"
+                    )));
+                }
+            };
+            operands.push(DebugValue { kind: v.kind, loc });
+        }
+        d.table.add(pc, offset, kind, &operands);
         Ok(())
     }
 
@@ -405,6 +575,9 @@ impl<'a> FuncCompiler<'a> {
                 }
             }
         }
+        if let Some(label) = self.debug.as_ref().and_then(|d| d.break_stub) {
+            self.emit_debug_break_stub(label);
+        }
         let frame_size = frame::frame_size(self.stack.max_height);
         self.asm.patch_i32(self.frame_patch, frame_size as i32);
         let code = self
@@ -417,7 +590,7 @@ impl<'a> FuncCompiler<'a> {
             trap_sites: self.trap_sites,
             source_positions: self.source_positions,
             frame_size,
-            debug_side_table: None,
+            debug_side_table: self.debug.map(|d| d.table.finish()),
         })
     }
 

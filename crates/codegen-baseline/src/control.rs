@@ -85,7 +85,31 @@ const KEEP_FREE_REGS: usize = 3;
 /// the top `arity` values as results. `num_locals` entries at the bottom are locals; those
 /// that are constants in `source` get registers while enough stay free (another edge, or the
 /// next loop iteration, likely holds a different value), else their slots.
-pub fn merge_target(source: &[Value], base: usize, arity: usize, num_locals: usize) -> Vec<Value> {
+///
+/// Debug code (`debug`) keeps every value in its slot at instruction boundaries: its merge
+/// states put everything in slots, except constants among the operands below `base`.
+pub fn merge_target(
+    source: &[Value],
+    base: usize,
+    arity: usize,
+    num_locals: usize,
+    debug: bool,
+) -> Vec<Value> {
+    if debug {
+        return source[..base]
+            .iter()
+            .enumerate()
+            .chain(source[source.len() - arity..].iter().enumerate())
+            .enumerate()
+            .map(|(k, (pos, v))| {
+                let loc = match v.loc {
+                    Loc::Const(c) if k < base && pos >= num_locals => Loc::Const(c),
+                    _ => Loc::Stack,
+                };
+                Value { kind: v.kind, loc }
+            })
+            .collect();
+    }
     let mut used = RegSet::EMPTY;
     let mut target = Vec::with_capacity(base + arity);
     let top = source.len() - arity;

@@ -16,6 +16,8 @@
 //! A value-stack entry that is spilled lives in the slot of its position, so equal positions
 //! agree at every control-flow merge and a merge never has to move a spilled value that stays
 //! where it is. The frame size is known at the end of the body and patched into the prologue.
+//! Debug code keeps every local and operand in its slot (or constant) at each instruction
+//! boundary; its side table names slots by their offset from `rbp` ([`slot_offset`]).
 
 use crate::error::{CompileError, Result};
 use kiln_assembler_x64::{Mem, RBP};
@@ -35,7 +37,12 @@ pub const STACK_ARGS: i32 = 16;
 
 /// The slot of value-stack position `index`. Positions are bounded by [`check_height`].
 pub fn slot(index: usize) -> Mem {
-    Mem::base(RBP, -((FIXED as i32) + 8 * (index as i32 + 1)))
+    Mem::base(RBP, slot_offset(index))
+}
+
+/// The offset from `rbp` of the slot of value-stack position `index`.
+pub fn slot_offset(index: usize) -> i32 {
+    -((FIXED as i32) + 8 * (index as i32 + 1))
 }
 
 /// Fails if a value stack of `height` entries would not fit in a frame.

@@ -19,17 +19,25 @@
 //!
 //! Functions compile independently and the compiler holds no global state: compile them on
 //! as many threads as wanted, sharing one [`CompileEnv`] per module.
+//!
+//! Debug code ([`CompileOptions::debug`], [`DebugOptions`]) keeps every value where a
+//! debugger can find it at each instruction boundary, calls `BuiltinId::DebugBreak` where
+//! asked, and describes its frames in a [`DebugSideTable`].
 
 #![deny(missing_docs)]
 
 mod compiler;
 pub mod control;
+pub mod debug_side_table;
 mod error;
 pub mod frame;
 pub mod masm;
 pub mod regalloc;
 pub mod value_stack;
 
+pub use debug_side_table::{
+    DebugEntry, DebugLocation, DebugSideTable, DebugSideTableBuilder, DebugValue, EntryKind,
+};
 pub use error::CompileError;
 pub use kiln_abi::BoundsChecks;
 pub use kiln_assembler_x64::CpuFeatures;
@@ -38,7 +46,7 @@ use kiln_abi::{CompiledFunction, VMContextLayout};
 use kiln_decoder::Module;
 
 /// Options of one compilation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CompileOptions {
     /// Bounds-check strategy.
     pub bounds_checks: BoundsChecks,
@@ -47,15 +55,73 @@ pub struct CompileOptions {
     pub tier_up: bool,
     /// Instruction-set extensions the code may use.
     pub cpu: CpuFeatures,
+    /// Compile debug code ([`DebugOptions`]): slower and larger, with a debug side table.
+    pub debug: Option<DebugOptions>,
+}
+
+/// What debug code checks. Debug code keeps every local in its frame slot and every operand
+/// in its slot or as a constant at each instruction boundary (no register caching across
+/// instructions), and records where each value is in a [`DebugSideTable`]
+/// (`CompiledFunction::debug_side_table`) at every check and every wasm call site, so a
+/// debugger can read and write them from the frame.
+///
+/// A check is an unconditional call to `BuiltinId::DebugBreak` (function index, wasm
+/// offset): a debugger recompiles a function to add or remove them, as V8 does with Liftoff's
+/// debug code. With no checks at all, the code still has call-site entries for inspecting
+/// frames below the top of the stack.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct DebugOptions {
+    /// Wasm byte offsets (in the module) of instructions with a breakpoint; sorted, no
+    /// duplicates. Offsets outside the function, or of unreachable code, never fire.
+    breakpoints: Vec<u32>,
+    /// Check before every reachable instruction (single stepping).
+    pub every_instruction: bool,
+    /// Check once on entry, after the prologue, at the wasm offset of the function body
+    /// (stepping into a call).
+    pub function_entry: bool,
+}
+
+impl DebugOptions {
+    /// Checks at these wasm offsets only (in any order; duplicates are ignored).
+    pub fn breakpoints(offsets: impl IntoIterator<Item = u32>) -> DebugOptions {
+        let mut breakpoints: Vec<u32> = offsets.into_iter().collect();
+        breakpoints.sort_unstable();
+        breakpoints.dedup();
+        DebugOptions {
+            breakpoints,
+            ..DebugOptions::default()
+        }
+    }
+
+    /// Checks on entry and before every instruction: code for single stepping (V8 "floods"
+    /// a function with breakpoints the same way).
+    pub fn stepping() -> DebugOptions {
+        DebugOptions {
+            every_instruction: true,
+            function_entry: true,
+            ..DebugOptions::default()
+        }
+    }
+
+    /// The breakpoint offsets, sorted.
+    pub fn breakpoint_offsets(&self) -> &[u32] {
+        &self.breakpoints
+    }
+
+    /// Whether there is a check before the instruction at `wasm_offset`. O(log breakpoints).
+    pub fn checks(&self, wasm_offset: u32) -> bool {
+        self.every_instruction || self.breakpoints.binary_search(&wasm_offset).is_ok()
+    }
 }
 
 impl Default for CompileOptions {
-    /// Guard regions, tier-up on, the running CPU's features.
+    /// Guard regions, tier-up on, the running CPU's features, no debug code.
     fn default() -> CompileOptions {
         CompileOptions {
             bounds_checks: BoundsChecks::Guard,
             tier_up: true,
             cpu: CpuFeatures::detect(),
+            debug: None,
         }
     }
 }

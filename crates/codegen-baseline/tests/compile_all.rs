@@ -1,8 +1,12 @@
 //! Every module of every spec testsuite script that decodes (all proposals enabled) compiles:
 //! each function either succeeds, with consistent metadata, or is rejected as `Unsupported`;
-//! no other error and no panic.
+//! no other error and no panic. Debug code (stepping) compiles too, with a side table that
+//! decodes, has an entry per check and call, and lies inside the code; a debug build of the
+//! compiler also asserts at every boundary that no value is left in a register.
 
-use kiln_codegen_baseline::{BoundsChecks, CompileEnv, CompileError, CompileOptions};
+use kiln_codegen_baseline::{
+    BoundsChecks, CompileEnv, CompileError, CompileOptions, DebugOptions, DebugSideTable,
+};
 use kiln_spec_harness::{Suite, script_modules};
 
 #[test]
@@ -17,6 +21,10 @@ fn every_spec_module_compiles_or_is_unsupported() {
         CompileOptions::default(),
         CompileOptions {
             bounds_checks: BoundsChecks::Explicit,
+            ..CompileOptions::default()
+        },
+        CompileOptions {
+            debug: Some(DebugOptions::stepping()),
             ..CompileOptions::default()
         },
     ];
@@ -48,6 +56,13 @@ fn every_spec_module_compiles_or_is_unsupported() {
                             );
                             assert!(f.trap_sites.iter().all(|t| t.pc_offset < len));
                             assert!(f.relocations.iter().all(|r| r.offset + 4 <= len));
+                            assert_eq!(f.debug_side_table.is_some(), opts.debug.is_some());
+                            if let Some(bytes) = &f.debug_side_table {
+                                let t = DebugSideTable::decode(bytes).unwrap();
+                                // The entry check, and one per reachable instruction.
+                                assert!(t.len() >= 2, "{}: function {i}", file.name);
+                                assert!(t.entries().all(|e| e.pc_offset <= len));
+                            }
                         }
                         Err(CompileError::Unsupported { .. }) => unsupported += 1,
                         Err(e) => panic!("{}:{}: function {i}: {e}", file.name, found.line),

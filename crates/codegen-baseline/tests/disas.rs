@@ -6,7 +6,7 @@
 //! fixed CPU (SSE4.1 only) so the snapshots do not depend on the machine.
 
 use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
-use kiln_codegen_baseline::{BoundsChecks, CompileEnv, CompileOptions, CpuFeatures};
+use kiln_codegen_baseline::{BoundsChecks, CompileEnv, CompileOptions, CpuFeatures, DebugOptions};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -20,11 +20,13 @@ fn disassemble(source: &str) -> String {
             sse41: true,
             ..CpuFeatures::BASELINE
         },
+        debug: None,
     };
     for line in source.lines().filter_map(|l| l.strip_prefix(";;! ")) {
         match line.trim() {
             "bounds_checks = explicit" => opts.bounds_checks = BoundsChecks::Explicit,
             "tier_up = true" => opts.tier_up = true,
+            "debug = stepping" => opts.debug = Some(DebugOptions::stepping()),
             other => panic!("unknown option {other}"),
         }
     }

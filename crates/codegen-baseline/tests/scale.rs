@@ -44,3 +44,61 @@ fn compile_time_is_linear_in_body_size() {
         "500 blocks: {small:?}, 5000 blocks: {large:?}"
     );
 }
+
+/// A function with `n` locals whose body updates each of them once, as stepping debug code.
+fn debug_body(n: usize) -> String {
+    let mut s = format!(
+        "(module (func (param i32) (result i32) (local i32 i64) (local{})\n",
+        " i32".repeat(n)
+    );
+    for k in 0..n {
+        let l = 3 + k;
+        s += &format!(
+            "(local.set {l} (i32.add (local.get 0) (i32.const {k})))
+             (local.set 1 (i32.add (local.get 1) (local.get {l})))\n"
+        );
+    }
+    s + "(local.get 1)))"
+}
+
+fn debug_time(n: usize) -> (Duration, usize, usize) {
+    use kiln_codegen_baseline::{DebugOptions, DebugSideTable};
+    let wasm = wat::parse_str(debug_body(n)).unwrap();
+    let module = kiln_decoder::decode(&wasm, &Default::default()).unwrap();
+    let opts = CompileOptions {
+        debug: Some(DebugOptions::stepping()),
+        ..CompileOptions::default()
+    };
+    let mut best = Duration::MAX;
+    let (mut bytes, mut entries) = (0, 0);
+    for _ in 0..2 {
+        let t = Instant::now();
+        let f = compile_function(&module, 0, &opts).unwrap();
+        best = best.min(t.elapsed());
+        let table = f.debug_side_table.unwrap();
+        bytes = table.len();
+        entries = DebugSideTable::decode(&table).unwrap().len();
+    }
+    (best, bytes, entries)
+}
+
+/// Debug code costs no more per instruction in a function with many locals: compile time
+/// and side-table size stay linear when locals and body grow together (a side table that
+/// stored every local at every entry, or boundaries that visited every local, would be
+/// quadratic here).
+#[test]
+fn debug_code_is_linear_with_many_locals() {
+    let (small, small_bytes, small_entries) = debug_time(500);
+    let (large, large_bytes, large_entries) = debug_time(5000);
+    eprintln!("500 locals: {small:?} {small_bytes} B, 5000 locals: {large:?} {large_bytes} B");
+    assert!(large < small * 25, "500: {small:?}, 5000: {large:?}");
+    // The entry check, 8 instructions per local, and the final two.
+    assert_eq!(small_entries, 8 * 500 + 3);
+    assert_eq!(large_entries, 8 * 5000 + 3);
+    // The locals once (one byte each), then a few bytes per entry.
+    assert!(large_bytes < 5000 + 8 * large_entries, "{large_bytes} B");
+    assert!(
+        large_bytes < 11 * small_bytes,
+        "{small_bytes} B, {large_bytes} B"
+    );
+}

@@ -5,7 +5,7 @@ use kiln_abi::{CompileError, CompiledFunction, Tier};
 use kiln_code_manager::{
     CodeKind, CodeManager, CodeManagerConfig, NativeModule, PublishMode, PublishRequest,
 };
-use kiln_codegen_baseline::CpuFeatures;
+use kiln_codegen_baseline::{CpuFeatures, DebugOptions};
 use kiln_decoder::{Features, Module};
 use kiln_runtime::{
     BoundsChecks, Imports, Instance, InstantiationError, Runtime, RuntimeConfig, Store,
@@ -33,11 +33,16 @@ pub struct EngineConfig {
     pub tier_up_checks: bool,
     /// The tier that compiles every function.
     pub tier: Tier,
+    /// Compile every function as debug code for stepping ([`DebugOptions::stepping`]: a
+    /// `DebugBreak` check on entry and before every instruction, values in their frame slots,
+    /// a debug side table), published as `CodeKind::BaselineDebug`. The runtime's
+    /// `EngineHooks::debug_break` sees every check; without hooks the checks return at once.
+    pub debug_stepping: bool,
 }
 
 impl Default for EngineConfig {
     /// WebAssembly 2.0, guard regions, one compile thread per core, the runtime's default
-    /// stack, this CPU's features, no tier-up checks, the baseline tier.
+    /// stack, this CPU's features, no tier-up checks, the baseline tier, no debug code.
     fn default() -> EngineConfig {
         EngineConfig {
             features: Features::default(),
@@ -47,6 +52,7 @@ impl Default for EngineConfig {
             cpu: CpuFeatures::detect(),
             tier_up_checks: false,
             tier: Tier::Baseline,
+            debug_stepping: false,
         }
     }
 }
@@ -116,9 +122,10 @@ impl Engine {
             .iter()
             .map(|(func_index, function)| PublishRequest {
                 func_index: *func_index,
-                kind: match self.config.tier {
-                    Tier::Baseline => CodeKind::Baseline,
-                    Tier::Optimized => CodeKind::Optimized,
+                kind: match (self.config.tier, self.config.debug_stepping) {
+                    (Tier::Baseline, true) => CodeKind::BaselineDebug,
+                    (Tier::Baseline, false) => CodeKind::Baseline,
+                    (Tier::Optimized, _) => CodeKind::Optimized,
                 },
                 function,
                 mode: PublishMode::Normal,
@@ -212,6 +219,7 @@ impl<'m> TierCompiler<'m> {
                     bounds_checks: config.bounds_checks,
                     tier_up: config.tier_up_checks,
                     cpu: config.cpu,
+                    debug: config.debug_stepping.then(DebugOptions::stepping),
                 },
             ),
             Tier::Optimized => TierCompiler::Optimized(

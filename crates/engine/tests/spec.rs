@@ -1,20 +1,32 @@
 //! The spec testsuite's WebAssembly 2.0 groups (`core`, `bulk-memory`) run on the baseline
 //! tier, in both bounds-check modes: every directive passes, or is unsupported because it
 //! needs a proposal beyond 2.0. An operator the tier cannot compile would show up as an
-//! unsupported reason naming the mode, and fails this test.
+//! unsupported reason naming the mode, and fails this test. Debug code for stepping runs a
+//! subset of the scripts.
 
 use kiln_engine::runtime::BoundsChecks;
-use kiln_engine::{CpuFeatures, EngineConfig};
+use kiln_engine::{CpuFeatures, Engine, EngineConfig};
 use kiln_spec_harness::{EngineBackend, ExpectedFailures, Suite, Summary, run_file};
 
 fn run_wasm2(mode: &str, config: EngineConfig) {
+    let summary = run_files(mode, config, |_| true);
+    // About 28,700 directives; under 800 need later proposals.
+    assert!(summary.counts.passed > 27_500, "{}", summary.total_line());
+}
+
+/// Runs the WebAssembly 2.0 scripts whose names pass `select`; checks that none fails and
+/// that nothing is unsupported except for a later proposal.
+fn run_files(mode: &str, config: EngineConfig, select: impl Fn(&str) -> bool) -> Summary {
     let Some(suite) = Suite::locate() else {
         eprintln!("spec testsuite not found (set KILN_SPEC_TESTSUITE); skipping");
-        return;
+        return Summary::default();
     };
     let expected = ExpectedFailures::builtin();
     let mut summary = Summary::default();
     for file in suite.files(Some(&Suite::WASM2_GROUPS)) {
+        if !select(&file.name) {
+            continue;
+        }
         let mut backend = EngineBackend::new(mode, config);
         let report = run_file(&file, &mut backend, &expected);
         if report.counts.failed > 0 {
@@ -33,8 +45,7 @@ fn run_wasm2(mode: &str, config: EngineConfig) {
             "unsupported for a reason other than a later proposal: `{reason}`"
         );
     }
-    // About 28,700 directives; under 800 need later proposals.
-    assert!(summary.counts.passed > 27_500, "{}", summary.total_line());
+    summary
 }
 
 #[test]
@@ -65,4 +76,46 @@ fn baseline_for_an_older_cpu_with_tier_up_checks() {
         ..EngineConfig::default()
     };
     run_wasm2("baseline", config);
+}
+
+/// Debug code for stepping (a `DebugBreak` check on entry and before every instruction,
+/// every value in its slot at each boundary) on scripts covering control flow, calls, locals,
+/// memory, conversions and floats: it gives the same results as normal code.
+#[test]
+fn baseline_debug_code_for_stepping() {
+    const SCRIPTS: [&str; 21] = [
+        "block.wast",
+        "i32.wast",
+        "i64.wast",
+        "left-to-right.wast",
+        "nop.wast",
+        "stack.wast",
+        "switch.wast",
+        "unwind.wast",
+        "br_if.wast",
+        "br_table.wast",
+        "call.wast",
+        "call_indirect.wast",
+        "conversions.wast",
+        "f64.wast",
+        "fac.wast",
+        "if.wast",
+        "local_tee.wast",
+        "loop.wast",
+        "memory.wast",
+        "return.wast",
+        "select.wast",
+    ];
+    let config = EngineConfig {
+        debug_stepping: true,
+        ..EngineConfig::default()
+    };
+    // The engine does compile debug code in this configuration.
+    let wasm = wat::parse_str("(module (func (param i32) (result i32) local.get 0))").unwrap();
+    let size = |config| Engine::new(config).compile(&wasm).unwrap().code_size();
+    assert!(size(config) > size(EngineConfig::default()) + 20);
+    let summary = run_files("baseline-debug", config, |name| SCRIPTS.contains(&name));
+    if summary.counts.passed > 0 {
+        assert!(summary.counts.passed > 5_500, "{}", summary.total_line());
+    }
 }

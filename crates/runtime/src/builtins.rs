@@ -292,9 +292,27 @@ unsafe extern "sysv64" fn lazy_compile(
     }
 }
 
-builtin!(debug_break, |inst, func, offset, c, d, e| {
+/// `DebugBreak`: like the other builtins, but the hook also gets the frame pointer of the
+/// wasm function that made the check, which its shim saved at `[fp]`.
+unsafe extern "sysv64" fn debug_break(
+    vmctx: *mut u8,
+    func: u64,
+    offset: u64,
+    _c: u64,
+    _d: u64,
+    _e: u64,
+    fp: usize,
+) -> u64 {
+    // SAFETY: as in `builtin!`: generated code passes its own VMContext, whose header points
+    // to the instance record, alive as long as the store.
+    let inst = unsafe {
+        &*(*(vmctx.add(VMContextLayout::INSTANCE as usize) as *const *const InstanceData))
+    };
+    // SAFETY: `fp` is the frame pointer of the shim, which the wasm caller entered with a
+    // call; the shim's prologue pushed the caller's rbp at [fp].
+    let wasm_fp = unsafe { *(fp as *const usize) };
     if let Some(h) = hooks(inst) {
-        h.debug_break(inst.native.id(), func as u32, offset as u32);
+        h.debug_break(inst.native.id(), func as u32, offset as u32, wasm_fp);
     }
-    Ok(0)
-});
+    0
+}

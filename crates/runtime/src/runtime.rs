@@ -66,9 +66,11 @@ pub trait EngineHooks: Send + Sync {
         let _ = (module_id, func_index);
         None
     }
-    /// A breakpoint fired at `wasm_offset` in function `func_index`.
-    fn debug_break(&self, module_id: u64, func_index: u32, wasm_offset: u32) {
-        let _ = (module_id, func_index, wasm_offset);
+    /// A debug check fired at `wasm_offset` in function `func_index`. `frame_pointer` is the
+    /// `rbp` of that function's frame: the function's debug side table says which values are
+    /// at which offsets from it. The hook may read and write those slots while it runs.
+    fn debug_break(&self, module_id: u64, func_index: u32, wasm_offset: u32, frame_pointer: usize) {
+        let _ = (module_id, func_index, wasm_offset, frame_pointer);
     }
     /// The runtime published a new trampoline or shim (see [`Runtime::published_code`]):
     /// `size` bytes of code at `address`, named `name`. Called on the thread that needed it,

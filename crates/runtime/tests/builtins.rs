@@ -46,11 +46,19 @@ impl EngineHooks for Hooks {
     fn tier_up(&self, _module: u64, func: u32) {
         self.0.lock().unwrap().push(format!("tier_up {func}"));
     }
-    fn debug_break(&self, _module: u64, func: u32, offset: u32) {
+    fn debug_break(&self, _module: u64, func: u32, offset: u32, frame_pointer: usize) {
+        // The wasm caller's frame is on this thread's stack above the hook's own frame, and
+        // its saved rbp chains further up.
+        let here = &func as *const u32 as usize;
+        // SAFETY: checked to be an aligned address a little above this frame, on this stack.
+        let frame_ok = frame_pointer.is_multiple_of(16)
+            && frame_pointer > here
+            && frame_pointer - here < 1 << 20
+            && unsafe { *(frame_pointer as *const usize) } > frame_pointer;
         self.0
             .lock()
             .unwrap()
-            .push(format!("break {func} {offset}"));
+            .push(format!("break {func} {offset} frame {frame_ok}"));
     }
 }
 
@@ -193,5 +201,8 @@ fn builtins_follow_the_spec() {
     runtime.set_engine_hooks(hooks.clone());
     assert_eq!(call(TierUp, [3, 0, 0, 0, 0]), Ok(0));
     assert_eq!(call(DebugBreak, [2, 40, 0, 0, 0]), Ok(0));
-    assert_eq!(*hooks.0.lock().unwrap(), ["tier_up 3", "break 2 40"]);
+    assert_eq!(
+        *hooks.0.lock().unwrap(),
+        ["tier_up 3", "break 2 40 frame true"]
+    );
 }

@@ -81,6 +81,8 @@ impl FuncCompiler<'_> {
                 self.asm.call_m(Mem::base(SCRATCH, 0));
             }
         }
+        // Debug code: where the caller's values are while the callee runs.
+        self.debug_entry(EntryKind::Call)?;
         // The callee popped its stack arguments; the return area is at rsp.
         for (kind, loc) in results.iter().zip(&layout.results) {
             match *loc {

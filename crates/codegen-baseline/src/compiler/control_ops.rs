@@ -47,8 +47,13 @@ impl FuncCompiler<'_> {
 
     pub(super) fn visit_loop(&mut self, bt: BlockType) -> Result<()> {
         let mut c = self.new_control(bt, ControlKind::Loop)?;
-        let merge =
-            control::merge_target(&self.stack.values, c.base, c.params.len(), self.num_locals);
+        let merge = control::merge_target(
+            &self.stack.values,
+            c.base,
+            c.params.len(),
+            self.num_locals,
+            self.debug.is_some(),
+        );
         control::transfer(&mut self.asm, &self.stack.values, &merge, c.base)?;
         self.stack.values.clone_from(&merge);
         self.stack.reset_regs();
@@ -91,6 +96,7 @@ impl FuncCompiler<'_> {
                 c.base,
                 c.branch_arity(),
                 self.num_locals,
+                self.debug.is_some(),
             ));
         }
     }
@@ -187,6 +193,7 @@ impl FuncCompiler<'_> {
                 c.base,
                 c.branch_arity(),
                 self.num_locals,
+                self.debug.is_some(),
             );
             self.control[i].merge = Some(m);
         }
@@ -344,6 +351,7 @@ impl FuncCompiler<'_> {
         }
         let old = self.stack.values[i];
         self.stack.release(old);
+        self.debug_local_written(i);
         match v.loc {
             Loc::Stack => {
                 masm::copy_mem(&mut self.asm, frame::slot(i), frame::slot(pos));
