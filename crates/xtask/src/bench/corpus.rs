@@ -24,6 +24,8 @@ pub struct Entry {
     pub sha256: String,
     /// Which toolchain produced the module.
     pub toolchain: String,
+    /// A cheap export the startup benchmark calls (with zero arguments) after instantiating.
+    pub first_call: String,
 }
 
 /// A corpus module ready on disk.
@@ -43,8 +45,8 @@ pub fn parse_list(text: &str) -> Result<Vec<Entry>, String> {
             continue;
         }
         let fields: Vec<&str> = line.split('\t').collect();
-        if fields.len() != 6 {
-            return Err(format!("corpus.tsv line {}: expected 6 fields", n + 1));
+        if fields.len() != 7 {
+            return Err(format!("corpus.tsv line {}: expected 7 fields", n + 1));
         }
         entries.push(Entry {
             name: fields[0].to_string(),
@@ -55,6 +57,7 @@ pub fn parse_list(text: &str) -> Result<Vec<Entry>, String> {
                 .map_err(|_| format!("corpus.tsv line {}: bad size", n + 1))?,
             sha256: fields[4].to_lowercase(),
             toolchain: fields[5].to_string(),
+            first_call: fields[6].to_string(),
         });
     }
     entries.sort_by_key(|e| e.bytes);

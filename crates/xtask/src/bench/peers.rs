@@ -244,8 +244,8 @@ pub enum Op {
     Compile,
     /// Time one call of `run(arg)`.
     Run(i32),
-    /// Time compile + instantiate (+ a call of `cheap()` when true).
-    Startup(bool),
+    /// Time compile + instantiate + the first call of an export.
+    Startup,
     /// Run `run(arg)` and report the tier the code ran in.
     Verify(i32),
     /// Compile eagerly and report the size of the generated code.
@@ -257,7 +257,7 @@ impl Op {
         match self {
             Op::Compile => "compile",
             Op::Run(_) => "run",
-            Op::Startup(_) => "startup",
+            Op::Startup => "startup",
             Op::Verify(_) => "verify",
             Op::CodeSize => "codesize",
         }
@@ -312,8 +312,15 @@ pub struct Drivers {
 }
 
 impl Drivers {
-    /// Runs one measurement of `op` on `file` with `engine`.
-    pub fn measure(&self, engine: &Engine, op: Op, file: &Path) -> Result<Reply, String> {
+    /// Runs one measurement of `op` on `file` with `engine`; a startup measurement calls the
+    /// export `call` with zero arguments.
+    pub fn measure(
+        &self,
+        engine: &Engine,
+        op: Op,
+        file: &Path,
+        call: Option<&str>,
+    ) -> Result<Reply, String> {
         let mut cmd = match engine.peer {
             Peer::Node => self.node_command(engine, op),
             Peer::Wasmtime => self.python_command()?,
@@ -325,7 +332,7 @@ impl Drivers {
             "arg": op.arg(),
             "strategy": engine.strategy,
             "parallel": engine.parallel,
-            "call": if matches!(op, Op::Startup(true)) { "cheap" } else { "" },
+            "call": call.unwrap_or(""),
         });
         cmd.arg(request.to_string());
         let out = capture(&mut cmd)?;

@@ -117,9 +117,10 @@ impl Context {
             }
             Bench::Startup => self.run_peers(
                 "startup",
-                "Bytes to first result, in-process (engine already created): for kernels, compile \
-                 + instantiate + first call of `cheap()`; for corpus modules, compile + instantiate \
-                 with stubbed function imports. node-default keeps V8's lazy compilation.",
+                "Bytes to first result, in-process (engine already created): compile + instantiate \
+                 (function imports stubbed to trap) + the return of a first call: `cheap()` for \
+                 kernels, a stack getter or allocator for corpus modules (bench/corpus.tsv). \
+                 node-default keeps V8's lazy compilation.",
                 peers::STARTUP_ENGINES,
                 self.startup_jobs(),
                 reps,
@@ -204,7 +205,9 @@ impl Context {
         funcs: &Result<codesize::Functions, String>,
     ) {
         let outcome = funcs.clone().and_then(|funcs| {
-            let reply = self.drivers.measure(engine, job.op, &job.file)?;
+            let reply = self
+                .drivers
+                .measure(engine, job.op, &job.file, job.call.as_deref())?;
             let bytes = match engine.peer {
                 Peer::Node => codesize::liftoff_code_bytes(&reply.stdout, &funcs)?,
                 _ => match (reply.code_bytes, reply.unsupported) {
@@ -295,14 +298,16 @@ impl Context {
                 },
                 file: m.file.clone(),
                 op,
+                call: matches!(op, Op::Startup).then(|| m.entry.first_call.clone()),
             })
             .collect())
     }
 
-    /// Kernels (calling `cheap()`), then the corpus (instantiation only).
+    /// Kernels, then the corpus: bytes to the return of a first call (`cheap()` for the
+    /// kernels, the corpus list's first call for real modules).
     fn startup_jobs(&self) -> Result<Vec<Job>, String> {
-        let mut jobs = self.kernel_jobs(|_| Op::Startup(true))?;
-        jobs.extend(self.corpus_jobs(Op::Startup(false))?);
+        let mut jobs = self.kernel_jobs(|_| Op::Startup)?;
+        jobs.extend(self.corpus_jobs(Op::Startup)?);
         Ok(jobs)
     }
 
@@ -319,6 +324,7 @@ impl Context {
                 },
                 file: file.clone(),
                 op: op(k),
+                call: Some("cheap".to_string()),
             })
             .collect())
     }
@@ -445,7 +451,7 @@ impl Context {
             .ok_or("tier-check kernel missing")?;
         let reply = self
             .drivers
-            .measure(engine, Op::Verify(TIER_CHECK_ARG), file)?;
+            .measure(engine, Op::Verify(TIER_CHECK_ARG), file, None)?;
         let tier = reply.tier.ok_or("driver reported no tier")?;
         Ok((tier, reply.engine_version))
     }
@@ -459,7 +465,10 @@ impl Context {
         if cell.status != Status::Ok {
             return;
         }
-        match self.drivers.measure(engine, job.op, &job.file) {
+        match self
+            .drivers
+            .measure(engine, job.op, &job.file, job.call.as_deref())
+        {
             Ok(reply) => {
                 println!(
                     "bench: {bench} #{} {} {}: {} ms",
@@ -534,6 +543,8 @@ struct Job {
     workload: Workload,
     file: PathBuf,
     op: Op,
+    /// The export a startup measurement calls.
+    call: Option<String>,
 }
 
 fn empty_result(
