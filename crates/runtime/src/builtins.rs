@@ -9,8 +9,17 @@
 //!
 //! `TierUp`, `LazyCompile` and `DebugBreak` call the [`crate::EngineHooks`] installed on the
 //! runtime: without hooks `TierUp` and `DebugBreak` return at once and `LazyCompile` traps
-//! with `unreachable`. `LazyCompile` entered through this table does not preserve argument
-//! registers; the engine's lazy-compile stub must save them around the call.
+//! with a host error ("function N could not be compiled"). `LazyCompile` entered through this
+//! table does not preserve argument registers; lazy stubs reach the engine through
+//! [`crate::Runtime::lazy_compile_entry`], which does.
+//!
+//! `TierUp` refills the function's budget in the caller's `VMContext` to
+//! [`crate::RuntimeConfig::tier_up_budget`] after the hook returns, so a hot function asks
+//! again only after running another budget's worth, not on every entry; the engine must
+//! therefore tolerate (ignore) repeated requests for a function it is already optimizing.
+//!
+//! Every builtin records its shim's frame pointer in the current activation first, so host
+//! code it runs (an engine hook) is a safepoint for [`crate::wasm_pcs_on_stack`].
 
 use kiln_abi::{BuiltinId, TrapCode, VMContextLayout};
 
@@ -61,6 +70,7 @@ macro_rules! builtin {
             fn body($inst: &InstanceData, $a: u64, $b: u64, $c: u64, $d: u64, $e: u64) -> Outcome {
                 $body
             }
+            traphandler::note_exit(fp);
             // SAFETY: generated code passes its own VMContext, whose header points to the
             // instance record, alive as long as the store.
             let instance = unsafe {
@@ -229,7 +239,7 @@ builtin!(elem_drop, |inst, segment, b, c, d, e| {
     Ok(0)
 });
 
-fn hooks(inst: &InstanceData) -> Option<std::sync::Arc<dyn crate::EngineHooks>> {
+pub(crate) fn hooks(inst: &InstanceData) -> Option<std::sync::Arc<dyn crate::EngineHooks>> {
     inst.runtime
         .inner
         .hooks
@@ -242,15 +252,45 @@ builtin!(tier_up, |inst, func, b, c, d, e| {
     if let Some(h) = hooks(inst) {
         h.tier_up(inst.native.id(), func as u32);
     }
+    // The budget went negative; refill it so the function runs another budget's worth before
+    // asking again, instead of calling the hook on every entry and back edge.
+    inst.set_tier_up_budget(func as u32, inst.runtime.config().tier_up_budget);
     Ok(0)
 });
 
-builtin!(lazy_compile, |inst, func, b, c, d, e| {
-    hooks(inst)
-        .and_then(|h| h.lazy_compile(inst.native.id(), func as u32))
-        .map(|addr| addr as u64)
-        .ok_or(TrapCode::Unreachable)
-});
+/// The `LazyCompile` builtin called as a plain builtin (it does not preserve argument
+/// registers; lazy stubs use [`crate::Runtime::lazy_compile_entry`] instead).
+unsafe extern "sysv64" fn lazy_compile(
+    vmctx: *mut u8,
+    func: u64,
+    _: u64,
+    _: u64,
+    _: u64,
+    _: u64,
+    fp: usize,
+) -> u64 {
+    traphandler::note_exit(fp);
+    let result = {
+        // SAFETY: generated code passes its own VMContext, whose header points to the
+        // instance record, alive as long as the store.
+        let inst = unsafe {
+            &*(*(vmctx.add(VMContextLayout::INSTANCE as usize) as *const *const InstanceData))
+        };
+        let func = func as u32;
+        match hooks(inst).and_then(|h| h.lazy_compile(inst.native.id(), func)) {
+            Some(address) => Ok(address as u64),
+            None => Err(Box::new(crate::Trap::host(
+                crate::lazy_compile::not_compiled_message(inst, func),
+            ))),
+        }
+    };
+    match result {
+        Ok(address) => address,
+        // SAFETY: called from wasm through the shim whose frame pointer is `fp`; everything
+        // created above was dropped or moves into the activation.
+        Err(trap) => unsafe { traphandler::raise(TrapCode::HostError, fp, Some(trap)) },
+    }
+}
 
 builtin!(debug_break, |inst, func, offset, c, d, e| {
     if let Some(h) = hooks(inst) {

@@ -179,6 +179,7 @@ pub(crate) fn dispatch_address() -> usize {
 /// Called only by exit trampolines: `ctx` is a live host context, `values` holds a slot per
 /// parameter and result, `fp` is the trampoline's frame pointer.
 unsafe extern "sysv64" fn dispatch(ctx: *const HostCallCtx, values: *mut u128, fp: usize) {
+    traphandler::note_exit(fp);
     // SAFETY: guaranteed by the caller.
     let error = unsafe { run(ctx, values) };
     if let Some(trap) = error {

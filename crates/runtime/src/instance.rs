@@ -205,6 +205,32 @@ impl InstanceData {
         self.at(self.layout.funcref(func_index))
     }
 
+    /// The tier-up budget field of defined function `func_index`, if it is one.
+    fn tier_up_budget_field(&self, func_index: u32) -> Option<*mut i32> {
+        let defined = func_index
+            .checked_sub(self.module.num_imported_functions)
+            .filter(|&d| d < self.module.num_defined_functions())?;
+        Some(self.at::<i32>(self.layout.tier_up_budget(defined)))
+    }
+
+    /// The remaining tier-up budget of defined function `func_index`.
+    pub(crate) fn tier_up_budget(&self, func_index: u32) -> Option<i32> {
+        let field = self.tier_up_budget_field(func_index)?;
+        // SAFETY: the field is inside the block; code of this store runs on this thread only,
+        // and not while the runtime runs here.
+        Some(unsafe { field.read() })
+    }
+
+    /// Sets the tier-up budget of defined function `func_index`; false if it is not one.
+    pub(crate) fn set_tier_up_budget(&self, func_index: u32, budget: i32) -> bool {
+        let Some(field) = self.tier_up_budget_field(func_index) else {
+            return false;
+        };
+        // SAFETY: as in `tier_up_budget`.
+        unsafe { field.write(budget) };
+        true
+    }
+
     /// The bytes of data segment `index` (empty once dropped).
     pub(crate) fn data_segment(&self, index: u32) -> &[u8] {
         if self.dropped_data.borrow()[index as usize] {
@@ -687,6 +713,20 @@ impl Instance {
             return None;
         }
         Some(Func::from_funcref(&self.store, self.data().funcref(index)))
+    }
+
+    /// The remaining tier-up budget of defined function `func_index` in this instance, or
+    /// `None` if the module does not define it. Generated code with tier-up checks subtracts
+    /// from it and calls the `TierUp` builtin when it goes negative.
+    pub fn tier_up_budget(&self, func_index: u32) -> Option<i32> {
+        self.data().tier_up_budget(func_index)
+    }
+
+    /// Sets the tier-up budget of defined function `func_index` in this instance (for example
+    /// to restart counting after the engine flushed or replaced its code); false if the module
+    /// does not define it.
+    pub fn set_tier_up_budget(&self, func_index: u32, budget: i32) -> bool {
+        self.data().set_tier_up_budget(func_index, budget)
     }
 
     /// Memory `index` of the instance, exported or not.

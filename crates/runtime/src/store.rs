@@ -145,6 +145,24 @@ impl Store {
         &self.inner.runtime
     }
 
+    /// Sets the tier-up budget of every defined function to `budget` in every instance of this
+    /// store whose code is native module `module_id`
+    /// ([`kiln_code_manager::NativeModule::id`]); returns how many instances that was. A store
+    /// belongs to one thread, so an engine resets budgets for all isolates by asking each
+    /// thread to do it for its stores. Cost: O(instances + their functions).
+    pub fn reset_tier_up_budgets(&self, module_id: u64, budget: i32) -> usize {
+        let instances = self.inner.instances.borrow();
+        let mut count = 0;
+        for instance in instances.iter().filter(|i| i.native.id() == module_id) {
+            let first = instance.module.num_imported_functions;
+            for f in first..first + instance.module.num_defined_functions() {
+                instance.set_tier_up_budget(f, budget);
+            }
+            count += 1;
+        }
+        count
+    }
+
     pub(crate) fn from_inner(inner: &Rc<StoreInner>) -> Store {
         Store {
             inner: inner.clone(),

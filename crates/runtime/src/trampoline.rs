@@ -234,3 +234,71 @@ pub(crate) fn builtin_shim(target: usize) -> Vec<u8> {
     asm.ret();
     asm.finish().expect("builtin shims use valid operands")
 }
+
+/// Bytes the lazy-compile entry saves below its frame: the eight general-purpose registers that
+/// may carry arguments or be read by a caller's call sequence (`rax, rcx, rdx, rsi, rdi, r8,
+/// r9, r10`) and `xmm0`..`xmm7` in full.
+const LAZY_SAVE_GPRS: [Gpr; 8] = [
+    RAX,
+    RCX,
+    RDX,
+    RSI,
+    RDI,
+    kiln_assembler_x64::R8,
+    kiln_assembler_x64::R9,
+    kiln_assembler_x64::R10,
+];
+const LAZY_SAVE_SIZE: i32 = 8 * 8 + 16 * kiln_abi::calling_convention::FLOAT_REGS as i32;
+
+/// Emits the lazy-compile entry: the code a module's lazy stubs jump to (through the module's
+/// far-jump trampoline) with the wasm function index in `r11`.
+///
+/// It is entered by a jump, so `[rsp]` is the wasm caller's return address and the stack
+/// arguments lie above it, untouched:
+///
+/// ```text
+/// push rbp; mov rbp, rsp; and rsp, -16; sub rsp, 192   ; a walkable, aligned frame
+/// save rax, rcx, rdx, rsi, rdi, r8, r9, r10, xmm0..xmm7 (128 bits each)
+/// mov edx, r11d; mov rcx, rbp                          ; rdi, rsi: the vmctx candidates
+/// call target(rdi, rsi, func_index, fp) -> code        ; System V
+/// mov r11, rax; restore everything; mov rsp, rbp; pop rbp
+/// jmp r11                                              ; as if the caller had called it
+/// ```
+///
+/// Every argument location of every signature survives: integer and float argument
+/// registers, the hidden return-area pointer (`rdi`) and the stack arguments. The callee
+/// `VMContext` is in `rdi`, or in `rsi` when the signature has a return area; `target` tells
+/// them apart (see `crate::lazy_compile`). `target` may also not return (it raises a trap
+/// from this frame, whose frame pointer it gets).
+pub(crate) fn lazy_compile_entry(target: usize) -> Vec<u8> {
+    use kiln_assembler_x64::AluOp;
+    let mut asm = Assembler::new();
+    asm.push_r(RBP);
+    asm.mov_rr(Size::S64, RBP, RSP);
+    asm.alu_ri(AluOp::And, Size::S64, RSP, -16);
+    asm.sub_ri(Size::S64, RSP, LAZY_SAVE_SIZE);
+    for (i, &r) in LAZY_SAVE_GPRS.iter().enumerate() {
+        asm.mov_mr(Size::S64, Mem::base(RSP, 8 * i as i32), r);
+    }
+    for k in 0..kiln_abi::calling_convention::FLOAT_REGS {
+        let at = Mem::base(RSP, 64 + 16 * i32::from(k));
+        asm.movup_mr(FloatSize::F32, at, xmm(k));
+    }
+    asm.mov_rr(Size::S32, RDX, R11);
+    asm.mov_rr(Size::S64, RCX, RBP);
+    asm.mov_ri64(RAX, target as u64);
+    asm.call_r(RAX);
+    asm.mov_rr(Size::S64, R11, RAX);
+    for (i, &r) in LAZY_SAVE_GPRS.iter().enumerate() {
+        asm.mov_rm(Size::S64, r, Mem::base(RSP, 8 * i as i32));
+    }
+    for k in 0..kiln_abi::calling_convention::FLOAT_REGS {
+        let at = Mem::base(RSP, 64 + 16 * i32::from(k));
+        asm.movup_rm(FloatSize::F32, xmm(k), at);
+    }
+    asm.mov_rr(Size::S64, RSP, RBP);
+    asm.pop_r(RBP);
+    asm.jmp_r(R11);
+    asm.finish()
+        .expect("the lazy-compile entry uses valid operands")
+}

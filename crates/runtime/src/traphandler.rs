@@ -69,6 +69,11 @@ pub(crate) struct Activation {
     pub first_frame_exact: Cell<bool>,
     /// A host function's error, when it caused the trap.
     pub host_trap: Cell<Option<Box<crate::Trap>>>,
+    /// Frame pointer of the shim or trampoline through which this activation's wasm code last
+    /// called out to the host (a builtin, host function or the lazy-compile entry), or 0.
+    /// Valid while that call is in progress, which is whenever host code runs on this thread
+    /// inside the activation: [`wasm_pcs_on_stack`] starts its walk there.
+    pub exit_fp: Cell<usize>,
 }
 
 impl Activation {
@@ -82,6 +87,7 @@ impl Activation {
             num_frames: Cell::new(0),
             first_frame_exact: Cell::new(false),
             host_trap: Cell::new(None),
+            exit_fp: Cell::new(0),
         }
     }
 
@@ -110,30 +116,47 @@ impl Activation {
     /// Frame pointers are followed only while they are 8-aligned, strictly increasing and
     /// below the entry trampoline's stack pointer (wasm frames lie between the two), so a
     /// frame without a frame pointer cannot send the walk outside the activation's stack.
-    fn record_frames(&self, mut pc: usize, mut fp: usize, exact: bool) {
+    fn record_frames(&self, pc: usize, fp: usize, exact: bool) {
         self.first_frame_exact.set(exact);
         // SAFETY: written by the entry trampoline before it called into wasm.
         let entry_sp = unsafe { *self.entry_sp.get() };
         let frames = self.frames.get();
         let mut n = 0;
-        let mut previous_fp = 0;
-        while n < MAX_FRAMES && is_wasm_pc(pc) {
-            // SAFETY: `n < MAX_FRAMES`; only this thread touches the array.
+        walk_wasm_frames(pc, fp, entry_sp, |pc| {
+            // SAFETY: `n < MAX_FRAMES` (checked below); only this thread touches the array.
             unsafe { (*frames)[n] = MaybeUninit::new(pc) };
             n += 1;
-            if !fp.is_multiple_of(8) || fp <= previous_fp || fp >= entry_sp {
-                break;
-            }
-            previous_fp = fp;
-            // SAFETY: `fp` lies in this activation's part of the thread's stack (checked
-            // above), where every wasm prologue pushed the caller's rbp at [fp] and has the
-            // return address at [fp + 8].
-            unsafe {
-                pc = *((fp + 8) as *const usize);
-                fp = *(fp as *const usize);
-            }
-        }
+            n < MAX_FRAMES
+        });
         self.num_frames.set(n);
+    }
+}
+
+/// Calls `visit` with `pc` and the return address of every wasm frame found by following the
+/// `rbp` chain from `fp`, innermost first, while `visit` returns true. Signal-safe.
+///
+/// Frame pointers are followed only while they are 8-aligned, strictly increasing and below
+/// `entry_sp` (the entry trampoline's stack pointer: wasm frames lie between the two), so a
+/// frame without a frame pointer cannot send the walk outside the activation's stack.
+fn walk_wasm_frames(
+    mut pc: usize,
+    mut fp: usize,
+    entry_sp: usize,
+    mut visit: impl FnMut(usize) -> bool,
+) {
+    let mut previous_fp = 0;
+    while is_wasm_pc(pc) {
+        if !visit(pc) || !fp.is_multiple_of(8) || fp <= previous_fp || fp >= entry_sp {
+            break;
+        }
+        previous_fp = fp;
+        // SAFETY: `fp` lies in this activation's part of the thread's stack (checked above),
+        // where every wasm prologue pushed the caller's rbp at [fp] and has the return address
+        // at [fp + 8].
+        unsafe {
+            pc = *((fp + 8) as *const usize);
+            fp = *(fp as *const usize);
+        }
     }
 }
 
@@ -151,6 +174,50 @@ pub(crate) fn current() -> *const Activation {
 /// Makes `activation` the innermost one (or pops back to `prev`).
 pub(crate) fn set_current(activation: *const Activation) {
     CURRENT.with(|c| c.set(activation));
+}
+
+/// Records that wasm code of the innermost activation called out to the host through the shim
+/// or trampoline whose frame pointer is `fp` (see [`Activation::exit_fp`]). Does nothing
+/// outside wasm.
+pub(crate) fn note_exit(fp: usize) {
+    let act = current();
+    if !act.is_null() {
+        // SAFETY: the innermost activation is live while wasm runs on this thread.
+        unsafe { (*act).exit_fp.set(fp) };
+    }
+}
+
+/// Appends to `out` a code address of every wasm frame on the calling thread's stack, in all of
+/// its activations, innermost first: for each frame, its return address minus one (an address
+/// inside the call instruction, hence inside the code the frame runs).
+///
+/// Call it from host code running on a thread that may be inside wasm: a host function or
+/// engine hook called from wasm, or outside wasm (then there are no frames). This is what a
+/// thread reports at a safepoint so that code GC ([`kiln_code_manager::NativeModule::free_dead_code`])
+/// keeps the code its frames will return into. Cost: one code lookup per frame; allocation
+/// only to grow `out`. Every activation's frames are walked from the point where its wasm
+/// code last called out to the host, so the report is exact whenever host code runs.
+pub fn wasm_pcs_on_stack(out: &mut Vec<usize>) {
+    let mut act = current();
+    while !act.is_null() {
+        // SAFETY: activations on this thread's list are live: each is popped only after its
+        // trampoline returned, and the list is only touched by this thread.
+        let a = unsafe { &*act };
+        let fp = a.exit_fp.get();
+        if fp != 0 {
+            // SAFETY: written by the entry trampoline before it called into wasm.
+            let entry_sp = unsafe { *a.entry_sp.get() };
+            // SAFETY: `fp` is the frame pointer of a shim or trampoline frame that is still
+            // on the stack (its call out of wasm is in progress): [fp] holds the wasm caller's
+            // rbp and [fp + 8] the return address into it.
+            let (pc, caller_fp) = unsafe { (*((fp + 8) as *const usize), *(fp as *const usize)) };
+            walk_wasm_frames(pc, caller_fp, entry_sp, |pc| {
+                out.push(pc - 1);
+                true
+            });
+        }
+        act = a.prev;
+    }
 }
 
 /// Whether `pc` is inside the code of a wasm function. Signal-safe.

@@ -176,7 +176,19 @@ fn builtins_follow_the_spec() {
 
     // Engine hooks.
     assert_eq!(call(TierUp, [3, 0, 0, 0, 0]), Ok(0));
-    assert_eq!(trap(LazyCompile, [3, 0, 0, 0, 0]), TrapCode::Unreachable);
+    assert_eq!(trap(LazyCompile, [3, 0, 0, 0, 0]), TrapCode::HostError);
+    let lazy = instance.get_func("LazyCompile").unwrap();
+    let message = lazy.call(&[
+        Value::I64(3),
+        Value::I64(0),
+        Value::I64(0),
+        Value::I64(0),
+        Value::I64(0),
+    ]);
+    assert_eq!(
+        message.unwrap_err().message,
+        "function 3 could not be compiled"
+    );
     let hooks = Arc::new(Hooks(Mutex::new(Vec::new())));
     runtime.set_engine_hooks(hooks.clone());
     assert_eq!(call(TierUp, [3, 0, 0, 0, 0]), Ok(0));
