@@ -304,10 +304,17 @@ impl Units {
     pub fn run(self: &Arc<Units>, helpers: usize) -> Result<(), EngineError> {
         let helpers = helpers.min(self.queue.len().saturating_sub(1));
         for _ in 0..helpers {
-            let units = self.clone();
-            self.engine
-                .pool
-                .submit(Priority::UserVisible, Box::new(move || units.work()));
+            // Weak: a helper that starts after the compile ended finds nothing to do and
+            // must not keep the module's code alive while it waits in the queue.
+            let units = Arc::downgrade(self);
+            self.engine.pool.submit(
+                Priority::UserVisible,
+                Box::new(move || {
+                    if let Some(units) = units.upgrade() {
+                        units.work();
+                    }
+                }),
+            );
         }
         self.work();
         self.wait()

@@ -23,7 +23,12 @@ fn functions_module(functions: usize) -> Vec<u8> {
 }
 
 fn call1(instance: &kiln_engine::runtime::Instance, name: &str, x: i32) -> i32 {
-    match instance.get_func(name).unwrap().call(&[Value::I32(x)]).unwrap()[..] {
+    match instance
+        .get_func(name)
+        .unwrap()
+        .call(&[Value::I32(x)])
+        .unwrap()[..]
+    {
         [Value::I32(v)] => v,
         ref other => panic!("unexpected results {other:?}"),
     }
@@ -157,7 +162,10 @@ fn perf_map_lists_every_function_with_its_url() {
         let start = usize::from_str_radix(parts.next().unwrap(), 16).unwrap();
         let size = usize::from_str_radix(parts.next().unwrap(), 16).unwrap();
         let code = module.native_module().code().code(f).unwrap();
-        assert_eq!((start, size), (code.instruction_start(), code.instructions_len()));
+        assert_eq!(
+            (start, size),
+            (code.instruction_start(), code.instructions_len())
+        );
     }
     assert!(map.contains("kiln: entry trampoline (i32) -> i32"), "{map}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -181,12 +189,18 @@ fn logging_covers_new_code_runs_on_the_isolate_thread_and_stops_with_the_last_is
     assert_eq!(logged_before_tasks, 0, "logged outside the task queue");
     isolate.run_pending_tasks();
     let events = recorder.0.lock().unwrap().clone();
-    assert_eq!(*recorder.1.lock().unwrap(), Some(std::thread::current().id()));
+    assert_eq!(
+        *recorder.1.lock().unwrap(),
+        Some(std::thread::current().id())
+    );
     let f2: Vec<_> = events.iter().filter(|e| e.func_index == Some(2)).collect();
     assert_eq!(f2.len(), 1, "{events:?}");
     assert_eq!(f2[0].kind, CodeEventKind::Function(Tier::Baseline));
     assert_eq!(f2[0].name, "fn2");
-    assert_eq!(f2[0].script_url.as_deref(), Some(module.script().url.as_str()));
+    assert_eq!(
+        f2[0].script_url.as_deref(),
+        Some(module.script().url.as_str())
+    );
     assert!(events.iter().any(|e| e.kind == CodeEventKind::Trampoline));
     drop(instance);
     drop(module);
@@ -220,7 +234,11 @@ fn jitdump_has_a_header_and_one_record_per_code() {
     }
     assert_eq!(at, bytes.len());
     for f in 0..5 {
-        assert!(names.iter().any(|n| n.starts_with(&format!("fn{f} [baseline]"))));
+        assert!(
+            names
+                .iter()
+                .any(|n| n.starts_with(&format!("fn{f} [baseline]")))
+        );
     }
     drop(listener);
     let _ = std::fs::remove_dir_all(&dir);
@@ -234,7 +252,12 @@ fn statistics_tracer_and_memory() {
     let engine = Engine::new(EngineConfig::default());
     assert_eq!(engine.dump_optimizing_statistics(), None);
     assert_eq!(engine.get_or_create_optimizing_statistics().functions, 0);
-    assert!(engine.dump_optimizing_statistics().unwrap().contains("functions compiled  0"));
+    assert!(
+        engine
+            .dump_optimizing_statistics()
+            .unwrap()
+            .contains("functions compiled  0")
+    );
     engine.set_code_tracer(Some(&trace)).unwrap();
     let empty = engine.estimate_memory_consumption();
     let isolate = engine.new_isolate();
@@ -244,13 +267,21 @@ fn statistics_tracer_and_memory() {
     assert_eq!(text.matches("--- module").count(), 8, "{text}");
     assert!(text.contains("fn7 (Baseline)"));
     let sample = engine.sample_code_size();
-    assert_eq!(sample.code_bytes, module.native_module().code_size());
+    let installed = module.native_module().code_size();
+    assert_eq!(
+        engine
+            .code_memory_usage()
+            .code_bytes_of(kiln_engine::CodeKind::Baseline),
+        installed
+    );
+    assert!(sample.code_bytes >= installed && sample.committed_bytes >= sample.code_bytes);
     assert!(sample.engine_metadata_bytes >= module.module().wire_bytes.len());
     assert_eq!(engine.code_size_history().samples, 1);
     let full = engine.estimate_memory_consumption();
     assert!(full > empty);
     drop(module);
     drop(isolate);
+    engine.wait_idle();
     assert_eq!(engine.estimate_memory_consumption(), empty);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -313,7 +344,10 @@ fn dynamic_tiering_replaces_hot_baseline_code() {
         std::thread::sleep(Duration::from_millis(1));
     }
     let counters = engine.counters();
-    assert!(counters.tier_up_requests >= 2, "{counters:?} after {runs} runs");
+    assert!(
+        counters.tier_up_requests >= 2,
+        "{counters:?} after {runs} runs"
+    );
     if optimizer_works {
         assert_eq!(counters.tier_ups_published, 2, "{counters:?}");
         assert_eq!(native.installed_tier(0), Some(Tier::Optimized));

@@ -52,8 +52,10 @@ fn streaming_with_random_splits_matches_sync_compile_on_spec_modules() {
                     assert_eq!(e, a, "{what}");
                     rejected += 1;
                 }
-                (Err(EngineError::Compile { func_index: e, .. }),
-                 Err(EngineError::Compile { func_index: a, .. })) => assert_eq!(e, a, "{what}"),
+                (
+                    Err(EngineError::Compile { func_index: e, .. }),
+                    Err(EngineError::Compile { func_index: a, .. }),
+                ) => assert_eq!(e, a, "{what}"),
                 (e, a) => panic!("{what}: sync {e:?}, streaming {a:?}"),
             }
         }
@@ -116,7 +118,11 @@ fn streaming_compiles_while_bytes_arrive_async_and_sync() {
         assert_same(expected.shared(), module.native_module(), "big module");
         assert_eq!(module.script().url, "https://example.com/big.wasm");
         let instance = isolate.instantiate(&module, &Imports::new()).unwrap();
-        let result = instance.get_func("f1999").unwrap().call(&[Value::I32(0)]).unwrap();
+        let result = instance
+            .get_func("f1999")
+            .unwrap()
+            .call(&[Value::I32(0)])
+            .unwrap();
         assert_eq!(result, [Value::I32((0..39).sum())]);
         assert_eq!(engine.counters().baseline_functions, 2000);
         // A second compile of the same bytes comes from the cache.
