@@ -315,15 +315,16 @@ impl EngineInner {
         // Counted under the modules lock, as code logging changes its flag under it too.
         let newly_used = {
             let mut modules = isolate.lock_modules();
-            if modules.contains_key(&native.id()) {
-                None
-            } else {
-                modules.insert(native.id(), (native.clone(), url));
-                let listener = isolate.logger();
-                if listener.is_some() {
-                    native.logging_isolates.fetch_add(1, Ordering::AcqRel);
+            match modules.entry(native.id()) {
+                std::collections::hash_map::Entry::Occupied(_) => None,
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert((native.clone(), url));
+                    let listener = isolate.logger();
+                    if listener.is_some() {
+                        native.logging_isolates.fetch_add(1, Ordering::AcqRel);
+                    }
+                    Some(listener)
                 }
-                Some(listener)
             }
         };
         if let Some(listener) = newly_used {

@@ -80,13 +80,13 @@ impl ModuleCache {
             for entry in list.iter() {
                 match entry {
                     Entry::Done(w) => {
-                        if let Some(m) = w.upgrade() {
-                            if *m.module.wire_bytes == **bytes {
-                                hit = Some(m);
-                                break;
-                            }
-                            // Dropping `m` here could free the module under our lock; its
-                            // drop takes no cache lock, so that is fine.
+                        // Dropping an upgraded `m` here may free the module under our lock;
+                        // its drop takes no cache lock, so that is fine.
+                        if let Some(m) = w.upgrade()
+                            && *m.module.wire_bytes == **bytes
+                        {
+                            hit = Some(m);
+                            break;
                         }
                     }
                     Entry::Pending { bytes: b, .. } => pending |= **b == **bytes,

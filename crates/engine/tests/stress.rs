@@ -54,7 +54,7 @@ fn four_isolates_compile_run_tier_flush_and_drop() {
                     // Two variants shared by all threads (module cache), one of this thread.
                     for variant in [round % 2, 2 + t] {
                         let wasm = module(variant);
-                        let module = if round % 3 == 0 {
+                        let module = if round.is_multiple_of(3) {
                             isolate.compile_async(&wasm, JobOptions::default()).wait()
                         } else {
                             isolate.compile(&wasm)
@@ -67,7 +67,7 @@ fn four_isolates_compile_run_tier_flush_and_drop() {
                         }
                         isolate.run_pending_tasks();
                     }
-                    if (round + t) % 4 == 0 {
+                    if (round + t).is_multiple_of(4) {
                         engine.flush_baseline_code();
                         engine.collect_code_garbage();
                     }
