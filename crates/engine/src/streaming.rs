@@ -126,8 +126,9 @@ impl Streamer {
     pub fn finish(mut self) -> Result<Arc<NativeModule>, EngineError> {
         let decoder = self.decoder.take().expect("not finished");
         let (result, mut collector) = decoder.finish_with_processor();
-        // Batches already running must end before their code space is dropped or used.
-        let waited: Result<(), EngineError> = self.units.drain(..).try_fold((), |_, u| u.wait());
+        // Batches handed to workers must end before their code space is dropped or used;
+        // this thread compiles what no worker has taken yet, so it never waits for a free one.
+        let waited: Result<(), EngineError> = self.units.drain(..).try_fold((), |_, u| u.run(0));
         let module = Arc::new(result.map_err(EngineError::Decode)?);
         waited?;
         if let Some(e) = collector.error.take() {
