@@ -30,5 +30,6 @@ pub use compile::{CompiledModule, Engine, EngineConfig};
 pub use error::EngineError;
 pub use kiln_abi::{CompileError, Tier};
 pub use kiln_codegen_baseline::CpuFeatures;
+pub use kiln_codegen_opt::{StatsSnapshot as OptStatistics, statistics as opt_statistics};
 pub use kiln_decoder as decoder;
 pub use kiln_runtime as runtime;
