@@ -13,9 +13,10 @@
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::immediates::Offset32;
 use cranelift_codegen::ir::{
-    self, AbiParam, ArgumentPurpose, Block, BlockArg, BlockCall, ExtFuncData, ExternalName,
-    FuncRef, Function, GlobalValueData, InstBuilder, JumpTableData, MemFlagsData, SigRef,
-    Signature, SourceLoc, TrapCode as ClifTrap, Type, UserExternalName, UserFuncName, Value, types,
+    self, AbiParam, AliasRegionData, ArgumentPurpose, Block, BlockArg, BlockCall, ExtFuncData,
+    ExternalName, FuncRef, Function, GlobalValueData, InstBuilder, JumpTableData, MemFlagsData,
+    SigRef, Signature, SourceLoc, TrapCode as ClifTrap, Type, UserExternalName, UserFuncName,
+    Value, types,
 };
 use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
@@ -127,11 +128,6 @@ fn readonly() -> MemFlagsData {
     MemFlagsData::trusted().with_readonly()
 }
 
-/// Flags of loads and stores of mutable runtime data (lengths, globals, table elements).
-fn trusted() -> MemFlagsData {
-    MemFlagsData::trusted()
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum FrameKind {
     Function,
@@ -180,6 +176,13 @@ struct Translator<'a, 'f> {
     func_refs: HashMap<u32, FuncRef>,
     sig_refs: HashMap<u32, SigRef>,
     builtin_sigs: [Option<SigRef>; 6],
+    // Flags of the three alias regions: linear memories (unaligned; the trap code or
+    // `notrap` is set per access); mutable data reached from the `VMContext` (lengths,
+    // globals, function references); table element arrays. They are disjoint allocations,
+    // so a store to one never invalidates a load from another.
+    heapf: MemFlagsData,
+    vmf: MemFlagsData,
+    elemf: MemFlagsData,
 }
 
 /// Translates defined function `func_index` into `func`. Cost: linear in the body size.
@@ -227,6 +230,16 @@ pub(crate) fn translate(
     });
     b.func.stack_limit = Some(limit);
 
+    let mut region = |user_id, description: &'static str| {
+        b.func.dfg.alias_regions.insert(AliasRegionData {
+            user_id,
+            description: description.into(),
+        })
+    };
+    let heap = region(1, "linear memory");
+    let vm = region(2, "vmctx");
+    let elems = region(3, "table elements");
+
     let mut t = Translator {
         module,
         layout,
@@ -243,6 +256,9 @@ pub(crate) fn translate(
         func_refs: HashMap::new(),
         sig_refs: HashMap::new(),
         builtin_sigs: [None; 6],
+        heapf: MemFlagsData::new().with_alias_region(Some(heap)),
+        vmf: MemFlagsData::trusted().with_alias_region(Some(vm)),
+        elemf: MemFlagsData::trusted().with_alias_region(Some(elems)),
     };
     for (i, &p) in ty.params().iter().enumerate() {
         let var = t.b.declare_var(ir_type(p, offset)?);
@@ -343,10 +359,10 @@ impl Translator<'_, '_> {
         }
     }
 
-    fn load_mem_fields(&mut self, index: u32, flags: MemFlagsData) -> (Value, Value) {
+    fn load_mem_fields(&mut self, index: u32) -> (Value, Value) {
         let (p, off) = self.def_addr(self.layout.memory(index));
-        let base = self.b.ins().load(types::I64, flags, p, off);
-        let len = self.b.ins().load(types::I64, trusted(), p, off + 8);
+        let base = self.b.ins().load(types::I64, self.vmf, p, off);
+        let len = self.b.ins().load(types::I64, self.vmf, p, off + 8);
         (base, len)
     }
 
@@ -360,7 +376,7 @@ impl Translator<'_, '_> {
                 BoundsChecks::Explicit => {
                     let base = self.b.declare_var(types::I64);
                     let len = self.b.declare_var(types::I64);
-                    let (bv, lv) = self.load_mem_fields(index, trusted());
+                    let (bv, lv) = self.load_mem_fields(index);
                     self.b.def_var(base, bv);
                     self.b.def_var(len, lv);
                     MemBase::Reloaded { base, len }
@@ -374,7 +390,7 @@ impl Translator<'_, '_> {
     fn reload_memories(&mut self) {
         for index in 0..self.memories.len() {
             if let MemBase::Reloaded { base, len } = self.memories[index] {
-                let (bv, lv) = self.load_mem_fields(index as u32, trusted());
+                let (bv, lv) = self.load_mem_fields(index as u32);
                 self.b.def_var(base, bv);
                 self.b.def_var(len, lv);
             }
@@ -411,14 +427,15 @@ impl Translator<'_, '_> {
         if !explicit {
             // The guard region covers index + offset + size: the access is the trap site.
             let addr = self.b.ins().iadd(base, index);
-            let flags =
-                MemFlagsData::new().with_trap_code(Some(clif_trap(TrapCode::MemoryOutOfBounds)));
+            let flags = self
+                .heapf
+                .with_trap_code(Some(clif_trap(TrapCode::MemoryOutOfBounds)));
             return (addr, offset as i32, flags);
         }
         let len = match self.memories[mem] {
             MemBase::Fixed(_) => {
                 let (p, off) = self.def_addr(self.layout.memory(mem as u32));
-                self.b.ins().load(types::I64, trusted(), p, off + 8)
+                self.b.ins().load(types::I64, self.vmf, p, off + 8)
             }
             MemBase::Reloaded { len, .. } => self.b.use_var(len),
         };
@@ -432,7 +449,7 @@ impl Translator<'_, '_> {
             .ins()
             .trapnz(oob, clif_trap(TrapCode::MemoryOutOfBounds));
         let addr = self.b.ins().iadd(base, index);
-        let flags = MemFlagsData::new().with_notrap();
+        let flags = self.heapf.with_notrap();
         if offset <= i32::MAX as u64 {
             (addr, offset as i32, flags)
         } else {
@@ -518,13 +535,13 @@ impl Translator<'_, '_> {
 
     fn table_element(&mut self, table: u32, index: Value, oob: TrapCode) -> Value {
         let (p, off) = self.def_addr(self.layout.table(table));
-        let len = self.b.ins().load(types::I32, trusted(), p, off + 8);
+        let len = self.b.ins().load(types::I32, self.vmf, p, off + 8);
         let out = self
             .b
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
         self.b.ins().trapnz(out, clif_trap(oob));
-        let base = self.b.ins().load(types::I64, trusted(), p, off);
+        let base = self.b.ins().load(types::I64, self.vmf, p, off);
         let index = self.b.ins().uextend(types::I64, index);
         let scaled = self.b.ins().ishl_imm_u(index, 3);
         self.b.ins().iadd(base, scaled)
@@ -615,11 +632,11 @@ impl Translator<'_, '_> {
             .map_or(0, |t| t.params().len());
         let index = self.pop();
         let elem_addr = self.table_element(table, index, TrapCode::UndefinedElement);
-        let funcref = self.b.ins().load(types::I64, trusted(), elem_addr, 0);
+        let funcref = self.b.ins().load(types::I64, self.elemf, elem_addr, 0);
         self.b
             .ins()
             .trapz(funcref, clif_trap(TrapCode::IndirectCallToNull));
-        let actual = self.b.ins().load(types::I32, trusted(), funcref, 8);
+        let actual = self.b.ins().load(types::I32, self.vmf, funcref, 8);
         let expected = self.b.ins().load(
             types::I32,
             readonly(),
@@ -628,8 +645,8 @@ impl Translator<'_, '_> {
         );
         let bad = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
         self.b.ins().trapnz(bad, clif_trap(TrapCode::BadSignature));
-        let code = self.b.ins().load(types::I64, trusted(), funcref, 0);
-        let callee_vmctx = self.b.ins().load(types::I64, trusted(), funcref, 16);
+        let code = self.b.ins().load(types::I64, self.vmf, funcref, 0);
+        let callee_vmctx = self.b.ins().load(types::I64, self.vmf, funcref, 16);
         let mut args = vec![callee_vmctx];
         args.extend(self.args(n));
         let inst = self.b.ins().call_indirect(sig, code, &args);
@@ -1050,7 +1067,7 @@ impl Translator<'_, '_> {
             O::GlobalGet { global_index } => {
                 let (ty, mutable) = self.global_ty(global_index, &op)?;
                 let (p, off) = self.def_addr(self.layout.global(global_index));
-                let flags = if mutable { trusted() } else { readonly() };
+                let flags = if mutable { self.vmf } else { readonly() };
                 let v = self.b.ins().load(ty, flags, p, off);
                 self.push(v);
             }
@@ -1058,7 +1075,7 @@ impl Translator<'_, '_> {
                 self.global_ty(global_index, &op)?;
                 let v = self.pop();
                 let (p, off) = self.def_addr(self.layout.global(global_index));
-                self.b.ins().store(trusted(), v, p, off);
+                self.b.ins().store(self.vmf, v, p, off);
             }
 
             // Constants.
@@ -1210,7 +1227,7 @@ impl Translator<'_, '_> {
             O::MemorySize { mem } => {
                 self.check_memory(mem, &op)?;
                 let (p, off) = self.def_addr(self.layout.memory(mem));
-                let len = self.b.ins().load(I64, trusted(), p, off + 8);
+                let len = self.b.ins().load(I64, self.vmf, p, off + 8);
                 let pages = self.b.ins().ushr_imm_u(len, 16);
                 let v = self.b.ins().ireduce(I32, pages);
                 self.push(v);
@@ -1249,7 +1266,7 @@ impl Translator<'_, '_> {
                 self.check_table(table, &op)?;
                 let index = self.pop();
                 let addr = self.table_element(table, index, TrapCode::TableOutOfBounds);
-                let v = self.b.ins().load(I64, trusted(), addr, 0);
+                let v = self.b.ins().load(I64, self.elemf, addr, 0);
                 self.push(v);
             }
             O::TableSet { table } => {
@@ -1257,12 +1274,12 @@ impl Translator<'_, '_> {
                 let value = self.pop();
                 let index = self.pop();
                 let addr = self.table_element(table, index, TrapCode::TableOutOfBounds);
-                self.b.ins().store(trusted(), value, addr, 0);
+                self.b.ins().store(self.elemf, value, addr, 0);
             }
             O::TableSize { table } => {
                 self.check_table(table, &op)?;
                 let (p, off) = self.def_addr(self.layout.table(table));
-                let v = self.b.ins().load(I32, trusted(), p, off + 8);
+                let v = self.b.ins().load(I32, self.vmf, p, off + 8);
                 self.push(v);
             }
             O::TableGrow { table } => {
