@@ -2,7 +2,7 @@
 
 use kiln_engine::decoder::ValType;
 use kiln_engine::runtime::{Imports, Store, Value};
-use kiln_engine::{Engine, EngineConfig};
+use kiln_engine::{Engine, EngineConfig, Tier};
 use std::path::Path;
 
 /// Parsed command line of `kiln run`.
@@ -10,12 +10,14 @@ struct Options {
     file: String,
     invoke: String,
     args: Vec<String>,
+    tier: Tier,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut file = None;
     let mut invoke = None;
     let mut rest = Vec::new();
+    let mut tier = Tier::Baseline;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -23,13 +25,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 invoke = Some(args.next().ok_or("--invoke needs a function name")?.clone())
             }
             "--tier" => match args.next().map(String::as_str) {
-                Some("baseline") => {}
-                Some(tier @ ("opt" | "tiered")) => {
-                    return Err(format!(
-                        "tier `{tier}` needs the optimizing tier, which has not landed yet"
-                    ));
+                Some("baseline") => tier = Tier::Baseline,
+                Some("opt") => tier = Tier::Optimized,
+                Some("tiered") => {
+                    return Err(
+                        "tier `tiered` needs dynamic tier-up, which has not landed yet".into(),
+                    );
                 }
-                other => return Err(format!("unknown tier {other:?}: expected baseline")),
+                other => return Err(format!("unknown tier {other:?}: expected baseline or opt")),
             },
             _ if file.is_none() => file = Some(arg.clone()),
             _ => rest.push(arg.clone()),
@@ -39,6 +42,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         file: file.ok_or("missing FILE")?,
         invoke: invoke.ok_or("missing --invoke NAME")?,
         args: rest,
+        tier,
     })
 }
 
@@ -121,7 +125,10 @@ pub fn run(args: &[String]) -> i32 {
 fn try_run(args: &[String]) -> Result<Vec<String>, String> {
     let options = parse(args)?;
     let wasm = crate::input::read_module(Path::new(&options.file))?;
-    let engine = Engine::new(EngineConfig::default());
+    let engine = Engine::new(EngineConfig {
+        tier: options.tier,
+        ..EngineConfig::default()
+    });
     let module = engine
         .compile(&wasm)
         .map_err(|e| format!("{}: {e}", options.file))?;

@@ -5,7 +5,10 @@ use std::process::Command;
 fn kiln(args: &[&str], text: &str) -> (i32, String, String) {
     let dir = std::env::temp_dir().join(format!("kiln-cli-run-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("m{}.wat", args.join("_").len()));
+    // One file per call: tests run in parallel.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = dir.join(format!("m{n}.wat"));
     std::fs::write(&path, text).unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_kiln"));
     command.arg(args[0]).arg(&path).args(&args[1..]);
@@ -42,6 +45,25 @@ fn a_trap_prints_its_backtrace_and_fails() {
         "{err}"
     );
     assert!(err.contains("wasm-function[2]"), "{err}");
+}
+
+#[test]
+fn the_optimizing_tier_runs_traps_and_reports_statistics() {
+    let args = ["run", "--invoke", "swap", "-7", "2.5", "--tier", "opt"];
+    let (code, out, err) = kiln(&args, MODULE);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "2.5\n-7\n");
+    let (code, _, err) = kiln(&["run", "--invoke", "div", "0", "--tier", "opt"], MODULE);
+    assert_eq!(code, 1);
+    assert!(err.contains("integer divide by zero"), "{err}");
+    assert!(
+        err.contains("wasm-function[1]") && err.contains("wasm-function[2]"),
+        "{err}"
+    );
+    let (code, out, err) = kiln(&["compile", "--tier", "opt", "--stats"], MODULE);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("with the optimizing tier"), "{out}");
+    assert!(out.contains("optimizing tier: 3 functions"), "{out}");
 }
 
 #[test]

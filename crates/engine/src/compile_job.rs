@@ -99,6 +99,7 @@ impl<'m> TierCompiler<'m> {
                 kiln_codegen_opt::CompileEnv::new(module),
                 kiln_codegen_opt::CompileOptions {
                     bounds_checks: config.bounds_checks,
+                    ..kiln_codegen_opt::CompileOptions::default()
                 },
             ),
         }

@@ -77,6 +77,7 @@ pub use jitdump::JitDumpListener;
 pub use kiln_abi::{CompileError, Tier};
 pub use kiln_code_manager::{CodeKind, MemoryUsage};
 pub use kiln_codegen_baseline::CpuFeatures;
+pub use kiln_codegen_opt::{StatsSnapshot as OptStatistics, statistics as opt_statistics};
 pub use kiln_decoder as decoder;
 pub use kiln_runtime as runtime;
 pub use module_object::{ModuleObject, Script};

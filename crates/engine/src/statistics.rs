@@ -259,7 +259,9 @@ impl Engine {
             .get_or_insert_with(OptimizingStatistics::default)
     }
 
-    /// A report of the optimizing-tier statistics, if they were created.
+    /// A report of this engine's optimizing-tier statistics, if they were created, followed
+    /// by the optimizing tier's per-phase times (process-wide, see
+    /// [`kiln_codegen_opt::statistics`]).
     pub fn dump_optimizing_statistics(&self) -> Option<String> {
         let stats = self
             .inner
@@ -267,10 +269,11 @@ impl Engine {
             .optimizing
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        stats.as_ref().map(OptimizingStatistics::dump)
+        let phases = kiln_codegen_opt::statistics().snapshot();
+        stats.as_ref().map(|s| format!("{}{phases}", s.dump()))
     }
 
-    /// Like [`Engine::dump_optimizing_statistics`], then zeroes them.
+    /// Like [`Engine::dump_optimizing_statistics`], then zeroes both.
     pub fn dump_and_reset_optimizing_statistics(&self) -> Option<String> {
         let mut stats = self
             .inner
@@ -278,11 +281,11 @@ impl Engine {
             .optimizing
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let dump = stats.as_ref().map(OptimizingStatistics::dump);
-        if let Some(s) = stats.as_mut() {
-            *s = OptimizingStatistics::default();
-        }
-        dump
+        let s = stats.as_mut()?;
+        let phases = kiln_codegen_opt::statistics().take();
+        let dump = format!("{}{phases}", s.dump());
+        *s = OptimizingStatistics::default();
+        Some(dump)
     }
 
     /// Engine-wide counters.

@@ -77,13 +77,14 @@ fn tier_up_now(engine: &Arc<EngineInner>, native: &NativeModule, func_index: u32
         Tier::Optimized,
         PublishMode::Normal,
     ) {
+        // Counted before the state changes, so whoever sees the state sees the count.
         Ok(_) => {
-            native.transition_tier_up(func_index, TierUpState::InProgress, TierUpState::Optimized);
             engine.stats.note_tier_up_published();
+            native.transition_tier_up(func_index, TierUpState::InProgress, TierUpState::Optimized);
         }
         Err(_) => {
-            native.transition_tier_up(func_index, TierUpState::InProgress, TierUpState::Failed);
             engine.stats.note_tier_up_failed();
+            native.transition_tier_up(func_index, TierUpState::InProgress, TierUpState::Failed);
         }
     }
 }

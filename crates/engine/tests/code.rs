@@ -321,12 +321,7 @@ fn dynamic_tiering_replaces_hot_baseline_code() {
     let module = isolate.compile(&hot_module()).unwrap();
     let native = module.native_module().clone();
     let instance = isolate.instantiate(&module, &Imports::new()).unwrap();
-    // Does the optimizing tier compile these functions in this build?
-    let probe = Engine::new(EngineConfig::default());
-    let probe_module = probe.compile(&hot_module()).unwrap();
-    let optimizer_works = probe
-        .compile_function(probe_module.shared(), 1, Tier::Optimized)
-        .is_ok();
+    engine.get_or_create_optimizing_statistics();
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut runs = 0;
     loop {
@@ -344,24 +339,67 @@ fn dynamic_tiering_replaces_hot_baseline_code() {
         std::thread::sleep(Duration::from_millis(1));
     }
     let counters = engine.counters();
+    println!("{counters:?} after {runs} runs");
     assert!(
         counters.tier_up_requests >= 2,
         "{counters:?} after {runs} runs"
     );
-    if optimizer_works {
-        assert_eq!(counters.tier_ups_published, 2, "{counters:?}");
-        assert_eq!(native.installed_tier(0), Some(Tier::Optimized));
-        assert_eq!(native.installed_tier(1), Some(Tier::Optimized));
-    } else {
-        // Without an optimizing tier the mechanism still runs: each hot function was
-        // requested, compiled in the background once, and stays on baseline code.
-        assert_eq!(counters.tier_up_failures, 2, "{counters:?}");
-        assert_eq!(counters.tier_ups_published, 0);
-        assert_eq!(native.tier_up_state(1), Some(TierUpState::Failed));
-        assert_eq!(native.installed_tier(1), Some(Tier::Baseline));
-    }
+    // Each hot function was optimized once, in the background, and its slot patched.
+    assert_eq!(counters.tier_ups_published, 2, "{counters:?}");
+    assert_eq!(counters.tier_up_failures, 0, "{counters:?}");
+    assert_eq!(native.installed_tier(0), Some(Tier::Optimized));
+    assert_eq!(native.installed_tier(1), Some(Tier::Optimized));
+    assert_eq!(native.tier_up_state(1), Some(TierUpState::Optimized));
+    assert_eq!(engine.get_or_create_optimizing_statistics().functions, 2);
+    let dump = engine.dump_and_reset_optimizing_statistics().unwrap();
+    assert!(dump.contains("functions compiled  2"), "{dump}");
+    assert_eq!(engine.get_or_create_optimizing_statistics().functions, 0);
+    // The replaced baseline code waits for code GC; the isolate's report frees it.
+    assert_eq!(engine.code_gc_status().potentially_dead, 2);
+    engine.collect_code_garbage();
+    isolate.run_pending_tasks();
+    assert_eq!(engine.code_gc_status().freed_code_objects, 2);
     // Results stay identical after the switch.
     for n in [0, 1, 7, 5000] {
         assert_eq!(call1(&instance, "run", n), expected_run(n));
     }
+}
+
+#[test]
+fn optimizing_only_and_one_off_compiles() {
+    let engine = Engine::new(EngineConfig {
+        tier: Tier::Optimized,
+        ..EngineConfig::default()
+    });
+    let isolate = engine.new_isolate();
+    let module = isolate.compile(&hot_module()).unwrap();
+    let native = module.native_module();
+    assert_eq!(native.installed_tier(0), Some(Tier::Optimized));
+    assert_eq!(native.installed_tier(1), Some(Tier::Optimized));
+    let instance = isolate.instantiate(&module, &Imports::new()).unwrap();
+    assert_eq!(call1(&instance, "run", 300), expected_run(300));
+    assert_eq!(engine.counters().baseline_functions, 0);
+
+    // One-off compiles: a baseline module gets optimized code for one function; a lower tier
+    // does not replace a higher one.
+    let baseline = Engine::new(EngineConfig::default());
+    let module = baseline.compile(&hot_module()).unwrap();
+    let native = module.shared();
+    assert_eq!(native.installed_tier(1), Some(Tier::Baseline));
+    assert_eq!(
+        baseline
+            .compile_function(native, 1, Tier::Optimized)
+            .unwrap(),
+        Some(Tier::Optimized)
+    );
+    assert_eq!(native.installed_tier(0), Some(Tier::Baseline));
+    assert_eq!(
+        baseline
+            .compile_function(native, 1, Tier::Baseline)
+            .unwrap(),
+        Some(Tier::Optimized)
+    );
+    let store = kiln_engine::runtime::Store::new(baseline.runtime());
+    let instance = module.instantiate(&store, &Imports::new()).unwrap();
+    assert_eq!(call1(&instance, "run", 77), expected_run(77));
 }

@@ -4,7 +4,7 @@
 //! unsupported reason naming the mode, and fails this test.
 
 use kiln_engine::runtime::BoundsChecks;
-use kiln_engine::{CpuFeatures, EngineConfig};
+use kiln_engine::{CpuFeatures, EngineConfig, Tier};
 use kiln_spec_harness::{EngineBackend, ExpectedFailures, Suite, Summary, run_file};
 
 fn run_wasm2(mode: &str, config: EngineConfig) {
@@ -65,4 +65,32 @@ fn baseline_for_an_older_cpu_with_tier_up_checks() {
         ..EngineConfig::default()
     };
     run_wasm2("baseline", config);
+}
+
+#[test]
+fn opt_with_guard_regions() {
+    let config = EngineConfig {
+        tier: Tier::Optimized,
+        ..EngineConfig::default()
+    };
+    run_wasm2("opt", config);
+    opt_statistics();
+}
+
+#[test]
+fn opt_with_explicit_bounds_checks() {
+    let config = EngineConfig {
+        tier: Tier::Optimized,
+        bounds_checks: BoundsChecks::Explicit,
+        ..EngineConfig::default()
+    };
+    run_wasm2("opt", config);
+    opt_statistics();
+}
+
+/// The optimizing tier really compiled the scripts' functions: its statistics say so.
+fn opt_statistics() {
+    let stats = kiln_codegen_opt::statistics().snapshot();
+    println!("{stats}");
+    assert!(stats.functions > 4_000, "{stats:?}");
 }

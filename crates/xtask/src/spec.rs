@@ -1,7 +1,7 @@
 //! `cargo xtask spec`: runs the spec testsuite against one Kiln configuration.
 
-use kiln_engine::EngineConfig;
 use kiln_engine::runtime::BoundsChecks;
+use kiln_engine::{EngineConfig, Tier};
 use kiln_spec_harness::{
     Backend, EngineBackend, ExpectedFailures, Suite, Summary, ValidateBackend, run_file,
 };
@@ -52,15 +52,20 @@ fn backend(mode: &str, bounds_checks: &str) -> Result<Box<dyn Backend>, String> 
     };
     match mode {
         "validate" => Ok(Box::new(ValidateBackend::default())),
-        "baseline" => {
+        "baseline" | "opt" => {
             let config = EngineConfig {
                 bounds_checks,
+                tier: if mode == "opt" {
+                    Tier::Optimized
+                } else {
+                    Tier::Baseline
+                },
                 ..EngineConfig::default()
             };
             Ok(Box::new(EngineBackend::new(mode, config)))
         }
-        "opt" | "tiered" => Err(format!(
-            "mode `{mode}` needs the optimizing tier, which has not landed yet"
+        "tiered" => Err(format!(
+            "mode `{mode}` needs dynamic tier-up, which has not landed yet"
         )),
         other => Err(format!("unknown mode `{other}`")),
     }
