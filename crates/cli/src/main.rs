@@ -1,8 +1,9 @@
 //! `kiln`: the command line of the Kiln WebAssembly engine.
 //!
-//! - `kiln run FILE --invoke NAME [ARGS...] [--tier baseline|opt]` compiles the module, calls one
-//!   export with the arguments and prints its results, one per line; a trap is printed with its
-//!   backtrace and exits with status 1.
+//! - `kiln run FILE --invoke NAME [ARGS...] [--tier baseline|opt|tiered]` compiles the module,
+//!   calls one export with the arguments and prints its results, one per line; a trap is printed
+//!   with its backtrace and exits with status 1. `tiered` starts on the baseline tier and moves
+//!   hot functions to the optimizing tier while the program runs.
 //! - `kiln compile FILE [--tier baseline|opt] [--threads N] [--print-code] [--stats]` compiles
 //!   every function eagerly and prints the time, the number of functions and the code size;
 //!   `--print-code` disassembles each function with its wasm byte offsets, `--stats` prints the
@@ -16,7 +17,7 @@ mod run;
 mod validate;
 
 const USAGE: &str = "usage:
-  kiln run FILE --invoke NAME [ARGS...] [--tier baseline|opt]
+  kiln run FILE --invoke NAME [ARGS...] [--tier baseline|opt|tiered]
   kiln compile FILE [--tier baseline|opt] [--threads N] [--print-code] [--stats]
   kiln validate FILE";
 

@@ -11,6 +11,8 @@ struct Options {
     invoke: String,
     args: Vec<String>,
     tier: Tier,
+    /// Baseline first, hot functions moved to the optimizing tier in the background.
+    tiered: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -18,6 +20,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
     let mut invoke = None;
     let mut rest = Vec::new();
     let mut tier = Tier::Baseline;
+    let mut tiered = false;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -25,14 +28,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 invoke = Some(args.next().ok_or("--invoke needs a function name")?.clone())
             }
             "--tier" => match args.next().map(String::as_str) {
-                Some("baseline") => tier = Tier::Baseline,
-                Some("opt") => tier = Tier::Optimized,
-                Some("tiered") => {
-                    return Err(
-                        "tier `tiered` needs dynamic tier-up, which has not landed yet".into(),
-                    );
+                Some("baseline") => (tier, tiered) = (Tier::Baseline, false),
+                Some("opt") => (tier, tiered) = (Tier::Optimized, false),
+                Some("tiered") => (tier, tiered) = (Tier::Baseline, true),
+                other => {
+                    return Err(format!(
+                        "unknown tier {other:?}: expected baseline, opt or tiered"
+                    ));
                 }
-                other => return Err(format!("unknown tier {other:?}: expected baseline or opt")),
             },
             _ if file.is_none() => file = Some(arg.clone()),
             _ => rest.push(arg.clone()),
@@ -43,6 +46,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         invoke: invoke.ok_or("missing --invoke NAME")?,
         args: rest,
         tier,
+        tiered,
     })
 }
 
@@ -127,6 +131,7 @@ fn try_run(args: &[String]) -> Result<Vec<String>, String> {
     let wasm = crate::input::read_module(Path::new(&options.file))?;
     let engine = Engine::new(EngineConfig {
         tier: options.tier,
+        dynamic_tiering: options.tiered,
         ..EngineConfig::default()
     });
     let module = engine

@@ -85,3 +85,26 @@ fn compile_reports_and_prints_code() {
     assert!(out.contains("idiv"), "{out}");
     assert!(out.contains(";; wasm @0x"), "{out}");
 }
+
+#[test]
+fn tiered_runs_a_hot_loop_with_dynamic_tier_up() {
+    let text = r#"(module
+        (func $step (param i32 i32) (result i32)
+            (i32.add (i32.mul (local.get 0) (i32.const 31)) (local.get 1)))
+        (func (export "run") (param i32) (result i32) (local i32 i32)
+            (loop $l
+                (local.set 1 (call $step (local.get 1) (local.get 2)))
+                (local.set 2 (i32.add (local.get 2) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get 2) (local.get 0))))
+            (local.get 1)))"#;
+    let mut expected = 0i32;
+    for i in 0..2_000_000 {
+        expected = expected.wrapping_mul(31).wrapping_add(i);
+    }
+    for tier in ["tiered", "baseline"] {
+        let args = ["run", "--invoke", "run", "2000000", "--tier", tier];
+        let (code, out, err) = kiln(&args, text);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out, format!("{expected}\n"), "{tier}");
+    }
+}
