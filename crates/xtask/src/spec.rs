@@ -52,7 +52,7 @@ fn backend(mode: &str, bounds_checks: &str) -> Result<Box<dyn Backend>, String> 
     };
     match mode {
         "validate" => Ok(Box::new(ValidateBackend::default())),
-        "baseline" | "opt" => {
+        "baseline" | "opt" | "tiered" => {
             let config = EngineConfig {
                 bounds_checks,
                 tier: if mode == "opt" {
@@ -60,13 +60,18 @@ fn backend(mode: &str, bounds_checks: &str) -> Result<Box<dyn Backend>, String> 
                 } else {
                     Tier::Baseline
                 },
+                // Tiered: every function asks for tier-up on its first entry, so scripts run
+                // a mix of baseline and optimized code switched while they run.
+                dynamic_tiering: mode == "tiered",
+                tier_up_budget: if mode == "tiered" {
+                    1
+                } else {
+                    EngineConfig::default().tier_up_budget
+                },
                 ..EngineConfig::default()
             };
             Ok(Box::new(EngineBackend::new(mode, config)))
         }
-        "tiered" => Err(format!(
-            "mode `{mode}` needs dynamic tier-up, which has not landed yet"
-        )),
         other => Err(format!("unknown mode `{other}`")),
     }
 }
