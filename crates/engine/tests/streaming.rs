@@ -152,3 +152,36 @@ fn streaming_errors_and_abort() {
     assert_eq!(engine.code_memory_usage().modules, before.modules);
     assert!(engine.native_modules().is_empty());
 }
+
+#[test]
+fn sync_streaming_finishes_while_every_worker_is_busy() {
+    let engine = Engine::new(EngineConfig {
+        worker_threads: 1,
+        compile_threads: 1,
+        ..EngineConfig::default()
+    });
+    let busy = engine.new_isolate();
+    let isolate = engine.new_isolate();
+    // Occupies the only worker for a while.
+    let other = busy.compile_async(&big_module(3000), JobOptions::default());
+    // Large enough that batches go to the (busy) worker while the bytes arrive.
+    let wasm = big_module(2500);
+    assert!(wasm.len() > 2 * 64 * 1024);
+    let mut stream = isolate.start_streaming(JobOptions::default(), false);
+    for piece in wasm.chunks(1 << 14) {
+        stream.on_bytes_received(piece).unwrap();
+    }
+    let module = stream.finish_sync().unwrap();
+    let native = module.native_module();
+    for f in 0..2500 {
+        assert!(native.code().code(f).is_some(), "function {f} has no code");
+    }
+    assert_eq!(
+        native.code_size(),
+        Engine::new(EngineConfig::default())
+            .compile(&wasm)
+            .unwrap()
+            .code_size()
+    );
+    other.wait().unwrap();
+}
