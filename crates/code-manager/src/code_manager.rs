@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, Weak};
 
 use crate::native_module::ModuleShared;
-use crate::{CodeError, MAX_CODE_SPACE, MemoryUsage, NativeModule};
+use crate::{CodeError, FreedCode, MAX_CODE_SPACE, MemoryUsage, NativeModule};
 
 /// How a [`CodeManager`] sets up native modules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,7 +51,8 @@ impl CodeManager {
     /// in r11 ([`kiln_assembler_x64::patch::LAZY_STUB_INDEX_REGISTER`]), every parameter
     /// register as the caller set it and the caller's return address on top of the stack. It
     /// must compile the function, publish it, and jump to
-    /// [`NativeModule::jump_table_slot`] (or the new code) with the registers restored.
+    /// [`NativeModule::jump_table_slot`] (or the new code) with the registers restored. The
+    /// runtime provides such a routine (`kiln_runtime::Runtime::lazy_compile_entry`).
     pub fn set_lazy_compile_builtin(&self, address: usize) {
         self.lazy_compile_builtin.store(address, Ordering::Relaxed);
     }
@@ -85,11 +86,24 @@ impl CodeManager {
         Ok(module)
     }
 
-    /// Runs [`NativeModule::reclaim`] on every live module. Never waits.
+    /// Runs [`NativeModule::reclaim`] on every live module, and frees the remains of dropped
+    /// modules (in the whole process) whose grace period has passed. Never waits.
     pub fn reclaim(&self) {
+        crate::epoch::try_advance();
+        crate::epoch::reclaim_orphans();
         for module in self.live_modules() {
             module.reclaim();
         }
+    }
+
+    /// Runs [`NativeModule::free_dead_code`] on every live module with the same stack report
+    /// and sums what was freed. See there for what `on_stack` must contain.
+    pub fn free_dead_code(&self, on_stack: &[usize]) -> FreedCode {
+        let mut total = FreedCode::default();
+        for module in self.live_modules() {
+            total += module.free_dead_code(on_stack);
+        }
+        total
     }
 
     fn live_modules(&self) -> Vec<NativeModule> {

@@ -18,6 +18,7 @@
 
 use std::collections::BTreeMap;
 use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use region::Protection;
 
@@ -31,6 +32,15 @@ pub const CODE_ALIGNMENT: usize = 64;
 /// Every call within a module (code to a jump-table slot, a slot to code, a stub to the
 /// trampoline) stays within one reservation, so any rel32 displacement (±2 GiB) reaches.
 pub const MAX_CODE_SPACE: usize = 1 << 30;
+
+static LIVE_RESERVED: AtomicUsize = AtomicUsize::new(0);
+
+/// Bytes of code-space reservations currently mapped in the process (each counted once, though
+/// mapped twice), including those of dropped modules still waiting for their grace period. For
+/// leak checks: it returns to its starting value once every module is dropped and reclaimed.
+pub fn live_code_reservations() -> usize {
+    LIVE_RESERVED.load(Ordering::SeqCst)
+}
 
 /// A reservation with its two views, its free list and its committed pages.
 ///
@@ -79,6 +89,7 @@ impl CodeSpace {
         // SAFETY: `fd` is ours; the mappings keep the file alive after it is closed.
         unsafe { libc::close(fd) };
         let (exec, write) = result?;
+        LIVE_RESERVED.fetch_add(size, Ordering::SeqCst);
         let mut free = BTreeMap::new();
         free.insert(0, size);
         Ok(CodeSpace {
@@ -304,6 +315,7 @@ impl Drop for CodeSpace {
         if !self.mapped_here() {
             return;
         }
+        LIVE_RESERVED.fetch_sub(self.size, Ordering::SeqCst);
         // SAFETY: both views were mapped by `reserve` with `self.size` bytes and nothing runs in
         // or refers to them any more (a code space is dropped after its module's grace period).
         unsafe {

@@ -8,7 +8,8 @@
 //! patched atomically by [`NativeModule::publish`]. Every function or stub is a [`WasmCode`]
 //! with metadata and an atomic reference count; replaced or removed code stays mapped while
 //! referenced ([`WasmCodeRef`], [`CodeRefScope`]) or possibly running (an [`ExecutionScope`]
-//! was open when it was unlinked). [`lookup`] maps a pc to its code from a signal handler.
+//! was open when it was unlinked, unless a stack scan proved otherwise). [`lookup`] maps a pc
+//! to its code from a signal handler.
 //!
 //! # Use
 //!
@@ -73,10 +74,29 @@
 //!
 //! # Reclamation
 //!
-//! Code whose reference count drops to zero is *dead*. After one grace period (see
-//! [`ExecutionScope`]) it leaves the lookup table; after a second one its object and memory are
-//! freed. The runtime must hold an [`ExecutionScope`] for every activation of wasm code, and a
-//! [`CodeRefScope`] for code it inspects outside of one.
+//! Code whose reference count drops to zero is *dead*. It leaves the lookup table once no thread
+//! can still be running it, and its object and memory are freed once no lookup can still see
+//! it (see `epoch` for the two kinds of grace period). "No thread can be running it" is proven
+//! one of two ways:
+//!
+//! - **Execution scopes** (automatic): the runtime holds an [`ExecutionScope`] for every
+//!   activation of wasm code; dead code waits until every scope open when it died has closed.
+//!   Simple, but one long wasm call anywhere in the process holds back all of it.
+//! - **Stack scans** (code GC, like V8's): the engine asks every thread that runs wasm for the
+//!   code addresses on its stack at a safepoint reached after the code died, and passes the
+//!   union to [`NativeModule::free_dead_code`] or [`CodeManager::free_dead_code`]; dead code in
+//!   no report goes at once, whatever scopes are open.
+//!
+//! Code inspected outside an execution scope is kept alive with a [`CodeRefScope`] or
+//! [`WasmCodeRef`] (referenced code is never dead).
+//!
+//! # Flushing
+//!
+//! [`NativeModule::remove_compiled_code`] with [`RemoveFilter::Baseline`] sends every function
+//! whose slot holds baseline code back to its lazy stub and reports the bytes unlinked
+//! ([`RemovedCode`]); the memory returns once the code is reclaimed as above (and once the
+//! engine drops any [`WasmCodeRef`] it kept). The next call compiles the function again through
+//! the lazy-compile builtin.
 
 #![deny(missing_docs)]
 
@@ -92,9 +112,11 @@ mod wasm_code;
 
 pub use accounting::MemoryUsage;
 pub use code_manager::{CodeManager, CodeManagerConfig};
-pub use code_space::{CODE_ALIGNMENT, MAX_CODE_SPACE};
+pub use code_space::{CODE_ALIGNMENT, MAX_CODE_SPACE, live_code_reservations};
 pub use epoch::ExecutionScope;
 pub use error::CodeError;
 pub use lookup::{CodeLookup, MAX_NATIVE_MODULES, lookup};
-pub use native_module::{NativeModule, PublishMode, PublishRequest, RemoveFilter, RemovedCode};
+pub use native_module::{
+    FreedCode, NativeModule, PublishMode, PublishRequest, RemoveFilter, RemovedCode,
+};
 pub use wasm_code::{CodeKind, CodeRefScope, WasmCode, WasmCodeRef};

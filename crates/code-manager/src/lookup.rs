@@ -12,8 +12,8 @@
 //!   builds a new table and swaps it in with one atomic pointer store; readers binary-search the
 //!   table they loaded.
 //!
-//! Why nothing a reader holds is freed under it: every lookup runs inside a read section (see
-//! [`crate::ExecutionScope`]). A module unregisters its entry before retiring its
+//! Why nothing a reader holds is freed under it: every lookup runs inside a lookup read
+//! section (see the grace periods in `epoch`). A module unregisters its entry before retiring its
 //! [`ModuleLookup`]; an old table is retired after the new one is swapped in; a code object is
 //! taken out of the table before it is retired; and each retired thing is freed only after a
 //! grace period, when every read section that could have seen it has ended.
@@ -24,8 +24,9 @@ use std::sync::{Arc, Mutex, Weak};
 
 use kiln_abi::TrapCode;
 
+use crate::epoch::LookupGuard;
 use crate::native_module::ModuleShared;
-use crate::{CodeError, ExecutionScope, NativeModule, WasmCode, WasmCodeRef};
+use crate::{CodeError, NativeModule, WasmCode, WasmCodeRef};
 
 /// Capacity of the process-wide module registry: at most this many native modules are alive at
 /// once.
@@ -172,7 +173,7 @@ fn find_module(pc: usize) -> Option<NonNull<ModuleLookup>> {
 /// code not yet freed (a frame may still be running it). Jump-table slots are not code objects.
 /// Cost: a scan of the used registry entries plus a binary search in one module's table.
 pub fn lookup(pc: usize) -> Option<CodeLookup> {
-    let scope = ExecutionScope::enter();
+    let scope = LookupGuard::enter();
     let module = find_module(pc)?;
     // SAFETY: the entry was valid while we were in our read section, so the module's lookup data
     // is not freed before `scope` drops.
@@ -192,7 +193,7 @@ pub fn lookup(pc: usize) -> Option<CodeLookup> {
 /// signal-safe.
 #[derive(Debug)]
 pub struct CodeLookup {
-    _scope: ExecutionScope,
+    _scope: LookupGuard,
     pc: usize,
     code: NonNull<WasmCode>,
     module: NonNull<ModuleLookup>,

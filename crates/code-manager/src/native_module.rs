@@ -18,7 +18,7 @@ use kiln_abi::{CompiledFunction, RelocationTarget, Tier};
 use kiln_assembler_x64::patch::{JUMP_SLOT_SIZE, jump_slot, rel32, write_jump_slot};
 
 use crate::code_space::CodeSpace;
-use crate::epoch;
+use crate::epoch::{self, Tag};
 use crate::jump_table::{HeaderLayout, TRAMPOLINE_SIZE};
 use crate::lookup::{self, CodeTable, ModuleLookup, TableEntry};
 use crate::{CodeError, CodeKind, MemoryUsage, WasmCode, WasmCodeRef};
@@ -69,6 +69,29 @@ pub struct RemovedCode {
     pub metadata_bytes: usize,
 }
 
+/// What [`NativeModule::free_dead_code`] (or [`crate::CodeManager::free_dead_code`]) took
+/// out of use: dead code on no stack, whose memory is returned as soon as no lookup can see it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FreedCode {
+    /// Code objects freed.
+    pub codes: usize,
+    /// Their instruction bytes.
+    pub code_bytes: usize,
+    /// Their metadata bytes.
+    pub metadata_bytes: usize,
+    /// Dead code objects kept because a reported pc lies in them.
+    pub kept_on_stack: usize,
+}
+
+impl std::ops::AddAssign for FreedCode {
+    fn add_assign(&mut self, other: FreedCode) {
+        self.codes += other.codes;
+        self.code_bytes += other.code_bytes;
+        self.metadata_bytes += other.metadata_bytes;
+        self.kept_on_stack += other.kept_on_stack;
+    }
+}
+
 /// One function to publish in a batch.
 #[derive(Clone, Copy, Debug)]
 pub struct PublishRequest<'a> {
@@ -110,12 +133,12 @@ struct ModuleState {
     table_base: Arc<[TableEntry]>,
     table_recent: Vec<TableEntry>,
     table_base_stale: bool,
-    /// Listed code whose count reached zero, with its retirement epoch.
-    dead: Vec<(u64, CodePtr)>,
-    /// Code taken out of the lookup table, with the epoch it was taken out at.
-    unlisted: Vec<(u64, CodePtr)>,
-    /// Replaced lookup tables, with their retirement epoch.
-    old_tables: Vec<(u64, Box<CodeTable>)>,
+    /// Listed code whose count reached zero, with its retirement tag.
+    dead: Vec<(Tag, CodePtr)>,
+    /// Code taken out of the lookup table, with the tag it was taken out at.
+    unlisted: Vec<(Tag, CodePtr)>,
+    /// Replaced lookup tables, with their retirement tag.
+    old_tables: Vec<(Tag, Box<CodeTable>)>,
     code_bytes: [usize; CodeKind::COUNT],
     metadata_bytes: usize,
     dead_code_bytes: usize,
@@ -473,53 +496,68 @@ impl NativeModule {
         removed
     }
 
-    /// Frees what the grace periods allow: dead code past one grace period leaves the lookup
-    /// table; code out of the table past another is freed with its memory; old lookup tables
-    /// and dropped modules' remains are freed. Never waits. Publication and removal call it; the
-    /// engine may call it when idle.
+    /// Frees what the grace periods allow: dead code that no execution scope can still be
+    /// running leaves the lookup table; code out of the table that no lookup can still see is
+    /// freed with its memory; old lookup tables and dropped modules' remains are freed. Never
+    /// waits. Publication and removal call it; the engine may call it when idle.
     pub fn reclaim(&self) {
         epoch::try_advance();
         epoch::reclaim_orphans();
         let shared = &*self.shared;
         let mut state = shared.lock();
         let state = &mut *state;
-
-        let (ready, waiting): (Vec<_>, Vec<_>) = state
-            .unlisted
-            .drain(..)
-            .partition(|(tag, _)| epoch::is_safe_to_free(*tag));
-        state.unlisted = waiting;
-        for (_, code) in ready {
-            let c = code.get();
-            state.space.free(c.alloc_offset, c.instructions_len);
-            state.code_bytes[c.kind.index()] -= c.instructions_len;
-            state.metadata_bytes -= c.metadata_size();
-            state.dead_code_bytes -= c.instructions_len;
-            // SAFETY: the code left the lookup table a grace period ago and its count is zero:
-            // nothing refers to it any more. It came from `Box::into_raw` in `new_code`.
-            drop(unsafe { Box::from_raw(code.0.as_ptr()) });
-        }
-
+        state.free_unlisted();
         let (ready, waiting): (Vec<_>, Vec<_>) = state
             .dead
             .drain(..)
-            .partition(|(tag, _)| epoch::is_safe_to_free(*tag));
+            .partition(|(tag, _)| tag.unseen_by_execution());
         state.dead = waiting;
-        if !ready.is_empty() {
-            for (_, code) in &ready {
-                state.listed.remove(&code.get().instruction_start);
-            }
-            state.table_base_stale = true;
-            shared.swap_table(state);
-            let tag = epoch::retire_epoch();
-            state
-                .unlisted
-                .extend(ready.into_iter().map(|(_, code)| (tag, code)));
-        }
+        shared.unlist(state, ready.into_iter().map(|(_, code)| code).collect());
+        state.old_tables.retain(|(tag, _)| !tag.unseen_by_lookups());
+    }
 
-        state
-            .old_tables
-            .retain(|(tag, _)| !epoch::is_safe_to_free(*tag));
+    /// Code GC by stack scan, like V8's: frees every dead code object of this module (replaced
+    /// or removed, with no [`WasmCodeRef`] left) that contains none of `on_stack`, without
+    /// waiting for [`crate::ExecutionScope`]s, so code is reclaimed even while some thread is
+    /// inside a long wasm call that does not use it.
+    ///
+    /// `on_stack` must hold, for every thread that may have wasm frames of this module, every
+    /// code address of those frames (the runtime's `wasm_pcs_on_stack`), each reported at a
+    /// safepoint the thread reached *after* the code died (after the `publish` or
+    /// [`NativeModule::remove_compiled_code`] that replaced it). Dead code cannot be entered
+    /// any more (slots and references go elsewhere), so a frame running it must have existed at
+    /// that point and is in the report; code in no report can be freed. Threads without wasm
+    /// frames report nothing. Unsorted, duplicates allowed.
+    ///
+    /// The code leaves the lookup table at once; its object and memory are freed as soon as no
+    /// lookup that could have found it is in progress (normally before this returns, otherwise
+    /// at the next [`NativeModule::reclaim`]). Cost: O((dead codes + pcs) log pcs) plus one
+    /// lookup-table rebuild if anything is freed.
+    pub fn free_dead_code(&self, on_stack: &[usize]) -> FreedCode {
+        let mut pcs = on_stack.to_vec();
+        pcs.sort_unstable();
+        let shared = &*self.shared;
+        let mut freed = FreedCode::default();
+        {
+            let mut state = shared.lock();
+            let state = &mut *state;
+            let (used, unused): (Vec<_>, Vec<_>) = state.dead.drain(..).partition(|(_, code)| {
+                let c = code.get();
+                let i = pcs.partition_point(|&pc| pc < c.instruction_start);
+                pcs.get(i).is_some_and(|&pc| c.contains(pc))
+            });
+            state.dead = used;
+            freed.kept_on_stack = state.dead.len();
+            for (_, code) in &unused {
+                let c = code.get();
+                freed.codes += 1;
+                freed.code_bytes += c.instructions_len;
+                freed.metadata_bytes += c.metadata_size();
+            }
+            shared.unlist(state, unused.into_iter().map(|(_, code)| code).collect());
+        }
+        self.reclaim();
+        freed
     }
 
     /// A snapshot of this module's memory use.
@@ -625,6 +663,23 @@ impl ModuleShared {
         unsafe { write_jump_slot(state.space.write_ptr(offset), bytes) };
     }
 
+    /// Takes `codes` (dead, not installed) out of the lookup table; they are freed once no
+    /// lookup can still see them.
+    fn unlist(&self, state: &mut ModuleState, codes: Vec<CodePtr>) {
+        if codes.is_empty() {
+            return;
+        }
+        for code in &codes {
+            state.listed.remove(&code.get().instruction_start);
+        }
+        state.table_base_stale = true;
+        self.swap_table(state);
+        let tag = epoch::retire_epoch();
+        state
+            .unlisted
+            .extend(codes.into_iter().map(|code| (tag, code)));
+    }
+
     /// Replaces the lookup table with one built from `state.listed`; retires the old one.
     fn swap_table(&self, state: &mut ModuleState) {
         let table = Box::into_raw(Box::new(state.build_table()));
@@ -686,6 +741,27 @@ impl ModuleState {
         }
     }
 
+    /// Frees the unlisted code no lookup can still see, with its memory.
+    fn free_unlisted(&mut self) {
+        let (ready, waiting): (Vec<_>, Vec<_>) = self
+            .unlisted
+            .drain(..)
+            .partition(|(tag, _)| tag.unseen_by_lookups());
+        self.unlisted = waiting;
+        for (_, code) in ready {
+            let c = code.get();
+            self.space.free(c.alloc_offset, c.instructions_len);
+            self.code_bytes[c.kind.index()] -= c.instructions_len;
+            self.metadata_bytes -= c.metadata_size();
+            self.dead_code_bytes -= c.instructions_len;
+            // SAFETY: the code is out of the lookup table since before every lookup in progress
+            // began, its count is zero and it is not installed, and no frame runs it (an
+            // execution grace period passed, or a stack scan proved it): nothing refers to it
+            // any more. It came from `Box::into_raw` in `new_code`.
+            drop(unsafe { Box::from_raw(code.0.as_ptr()) });
+        }
+    }
+
     fn mark_dead(&mut self, code: CodePtr) {
         self.dead_code_bytes += code.get().instructions_len;
         self.dead.push((epoch::retire_epoch(), code));
@@ -717,6 +793,9 @@ impl Drop for ModuleShared {
         };
         // Readers that found the registry entry may still look at the tables and codes.
         epoch::retire_orphan(epoch::retire_epoch(), Box::new(remains));
+        // Free them now if no reader is inside (the usual case), so dropping the last module
+        // returns its reservation without waiting for some later reclaim.
+        epoch::try_advance();
         epoch::reclaim_orphans();
     }
 }

@@ -62,8 +62,9 @@ impl CodeKind {
 ///
 /// Immutable once created, except for the reference count. Lives at a stable address from
 /// publication until it is freed, which happens only after (1) its reference count dropped to
-/// zero (the jump table's reference is gone and no [`WasmCodeRef`] is left) and (2) a grace
-/// period passed (see [`crate::ExecutionScope`]). Obtain one through a [`WasmCodeRef`] or a
+/// zero (the jump table's reference is gone and no [`WasmCodeRef`] is left) and (2) no thread
+/// can be running it (see [`crate::ExecutionScope`] and [`crate::NativeModule::free_dead_code`])
+/// and no lookup can still see it. Obtain one through a [`WasmCodeRef`] or a
 /// [`crate::CodeLookup`].
 pub struct WasmCode {
     pub(crate) instruction_start: usize,

@@ -690,3 +690,129 @@ fn trampolines_are_listed_and_callable() {
     assert_eq!(call(), 7);
     assert_eq!(module.memory_usage().code_bytes_of(CodeKind::Trampoline), 6);
 }
+
+#[test]
+fn stack_scans_free_dead_code_during_a_long_execution() {
+    let (manager, _builtin) = manager();
+    let module = manager.new_native_module(0, 2).unwrap();
+    let start_of = |code: WasmCodeRef| code.instruction_start();
+    let a = start_of(module.publish(0, CodeKind::Baseline, &returns(1)).unwrap());
+    let b = start_of(module.publish(1, CodeKind::Baseline, &returns(2)).unwrap());
+    // A thread inside a long wasm call that entered before the removal: the normal path frees
+    // nothing while it lasts.
+    let long_call = ExecutionScope::enter();
+    let removed = module.remove_compiled_code(RemoveFilter::Baseline);
+    assert_eq!((removed.functions, removed.code_bytes), (2, 12));
+    for _ in 0..10 {
+        module.reclaim();
+    }
+    assert_eq!(module.memory_usage().dead_code_bytes, 12);
+
+    // Every thread reported its stack after the removal: a frame of `a` is on one of them.
+    let on_stack = [b + 0x1000, a + 3, 17];
+    let freed = module.free_dead_code(&on_stack);
+    assert_eq!(freed.codes, 1);
+    assert_eq!(freed.code_bytes, 6);
+    assert!(freed.metadata_bytes > 0);
+    assert_eq!(freed.kept_on_stack, 1);
+    assert!(reclaim_until(&module, || module
+        .memory_usage()
+        .dead_code_bytes
+        == 6));
+    assert!(
+        lookup(b).is_none(),
+        "freed without waiting for the long call"
+    );
+    assert_eq!(call(a), 1, "code a frame returns into stays mapped");
+    assert_eq!(lookup(a + 3).unwrap().code().index(), Some(0));
+    assert_eq!(module.memory_usage().code_bytes_of(CodeKind::Baseline), 6);
+
+    // The frame returned: the next report is empty and the rest goes.
+    let freed = manager.free_dead_code(&[]);
+    assert_eq!(
+        (freed.codes, freed.code_bytes, freed.kept_on_stack),
+        (1, 6, 0)
+    );
+    assert!(reclaim_until(&module, || module
+        .memory_usage()
+        .code_bytes_of(CodeKind::Baseline)
+        == 0));
+    assert!(lookup(a).is_none());
+    assert_eq!(module.memory_usage().dead_code_bytes, 0);
+    drop(long_call);
+    // Freed space is reused.
+    let again = module.publish(1, CodeKind::Baseline, &returns(5)).unwrap();
+    assert!(again.instruction_start() == a || again.instruction_start() == b);
+    assert_eq!(call(module.jump_table_slot(1).unwrap()), 5);
+}
+
+#[test]
+fn flushing_baseline_code_resets_every_slot_and_returns_its_memory() {
+    let (manager, _builtin) = manager();
+    const FUNCS: u32 = 40;
+    let module = manager.new_native_module(2, FUNCS).unwrap();
+    let header_only = module.memory_usage();
+    // Baseline code big enough to span pages, and one optimized function.
+    let big = |v: u32| {
+        let mut f = returns(v);
+        f.code.splice(0..0, std::iter::repeat_n(0x90, 500));
+        f.source_positions = vec![SourcePosition {
+            pc_offset: 0,
+            wasm_offset: v,
+        }];
+        f
+    };
+    let functions: Vec<CompiledFunction> = (0..FUNCS).map(|i| big(100 + i)).collect();
+    let requests: Vec<PublishRequest<'_>> = functions
+        .iter()
+        .enumerate()
+        .map(|(i, f)| PublishRequest {
+            func_index: 2 + i as u32,
+            kind: CodeKind::Baseline,
+            function: f,
+            mode: PublishMode::Normal,
+        })
+        .collect();
+    drop(module.publish_batch(&requests).unwrap());
+    drop(
+        module
+            .publish(5, CodeKind::Optimized, &returns(55))
+            .unwrap(),
+    );
+    let full = module.memory_usage();
+    assert_eq!(full.code_bytes_of(CodeKind::Baseline), FUNCS as usize * 506);
+    assert!(full.committed_bytes > header_only.committed_bytes + 4 * 4096);
+    for i in 0..FUNCS {
+        let expected = if i == 3 { 55 } else { 100 + u64::from(i) };
+        assert_eq!(call(module.jump_table_slot(2 + i).unwrap()), expected);
+    }
+
+    let removed = module.remove_compiled_code(RemoveFilter::Baseline);
+    // The replaced baseline code of function 5 died when the optimized code was installed.
+    assert_eq!(removed.functions, FUNCS as usize - 1);
+    assert_eq!(removed.code_bytes, (FUNCS as usize - 1) * 506);
+    let one_metadata = full.metadata_bytes - header_only.metadata_bytes;
+    assert!(removed.metadata_bytes > 0 && removed.metadata_bytes < one_metadata);
+    for i in 0..FUNCS {
+        let slot = module.jump_table_slot(2 + i).unwrap();
+        let expected = if i == 3 { 55 } else { u64::from(SENTINEL) };
+        assert_eq!(call(slot), expected, "function {}", 2 + i);
+        assert_eq!(module.code(2 + i).is_some(), i == 3);
+    }
+    let freed = module.free_dead_code(&[]);
+    assert_eq!(freed.codes, FUNCS as usize);
+    assert!(reclaim_until(&module, || module
+        .memory_usage()
+        .code_bytes_of(CodeKind::Baseline)
+        == 0));
+    let flushed = module.memory_usage();
+    assert_eq!(flushed.dead_code_bytes, 0);
+    assert_eq!(flushed.code_bytes_of(CodeKind::Optimized), 6);
+    assert!(
+        flushed.committed_bytes <= header_only.committed_bytes + 4096,
+        "{flushed:?}"
+    );
+    // Lazy stubs compile again: publishing brings a function back.
+    module.publish(2, CodeKind::Baseline, &big(7)).unwrap();
+    assert_eq!(call(module.jump_table_slot(2).unwrap()), 7);
+}

@@ -75,7 +75,7 @@ pub use future::CompileFuture;
 pub use isolate::Isolate;
 pub use jitdump::JitDumpListener;
 pub use kiln_abi::{CompileError, Tier};
-pub use kiln_code_manager::{CodeKind, MemoryUsage};
+pub use kiln_code_manager::{CodeKind, MemoryUsage, live_code_reservations};
 pub use kiln_codegen_baseline::CpuFeatures;
 pub use kiln_codegen_opt::{StatsSnapshot as OptStatistics, statistics as opt_statistics};
 pub use kiln_decoder as decoder;

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use kiln_engine::runtime::{Imports, Value, live_memory_reservations};
-use kiln_engine::{Engine, EngineConfig, JobOptions};
+use kiln_engine::{Engine, EngineConfig, JobOptions, live_code_reservations};
 
 fn module(variant: u32) -> Vec<u8> {
     wat::parse_str(format!(
@@ -41,8 +41,22 @@ fn four_isolates_compile_run_tier_flush_and_drop() {
         compile_threads: 2,
         ..EngineConfig::default()
     });
+    // Warm up: the process-wide trampolines of the signatures used are built once, for good.
+    {
+        let isolate = engine.new_isolate();
+        let module = isolate.compile(&module(99)).unwrap();
+        let instance = isolate.instantiate(&module, &Imports::new()).unwrap();
+        instance
+            .get_func("run")
+            .unwrap()
+            .call(&[Value::I32(1)])
+            .unwrap();
+    }
+    engine.wait_idle();
+    engine.collect_code_garbage();
     let code_before = engine.code_memory_usage();
     let memories_before = live_memory_reservations();
+    let reservations_before = live_code_reservations();
     let deadline = Instant::now() + Duration::from_secs(3);
     std::thread::scope(|s| {
         for t in 0..4u32 {
@@ -89,6 +103,13 @@ fn four_isolates_compile_run_tier_flush_and_drop() {
     assert_eq!(after.reserved_bytes, code_before.reserved_bytes);
     assert_eq!(after.committed_bytes, code_before.committed_bytes);
     assert_eq!(live_memory_reservations(), memories_before);
+    // Dropped modules' reservations return after their grace period.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while live_code_reservations() != reservations_before && Instant::now() < deadline {
+        engine.code_memory_usage();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(live_code_reservations(), reservations_before);
     let counters = engine.counters();
     assert!(counters.tier_ups_published > 0, "{counters:?}");
     assert!(

@@ -4,15 +4,16 @@
 //! function index into `r11` and jumps, through the module's far-jump trampoline, to the
 //! address registered as the code manager's lazy-compile builtin. The runtime provides that
 //! address: [`crate::Runtime::lazy_compile_entry`], a routine emitted once per process
-//! ([`crate::trampoline`]) that saves every argument register, calls the `lazy_compile` function below and
-//! jumps to the code it returns with the registers restored, as if the caller had called the
-//! code directly.
+//! ([`crate::trampoline`]) that saves every argument register, calls the `lazy_compile`
+//! function below and jumps to the code it returns with the registers restored, as if the
+//! caller had called the code directly.
 //!
 //! That function finds the callee's instance from its `VMContext`, asks
 //! [`crate::EngineHooks::lazy_compile`] for the code (the engine compiles, publishes and
 //! patches the slot, so later calls do not come here) and returns its address. If there are no
 //! hooks or the hook returns `None`, the call traps with [`TrapCode::HostError`] and the message
-//! "function N could not be compiled", with the backtrace of the callers.
+//! "function N could not be compiled", with the backtrace of the callers; a panic in the hook
+//! becomes such a trap too, with the panic message appended.
 //!
 //! The hook runs on the wasm thread's stack, inside the caller's activation: at least
 //! [`crate::traphandler::HOST_STACK_RESERVE`] bytes of stack are left for it. It may call
@@ -114,10 +115,28 @@ fn compile(instance: &InstanceData, func_index: u32, has_ret_area: bool) -> Resu
             "lazy compilation of function {func_index}: the call does not match its signature"
         )));
     }
-    let hooks = crate::builtins::hooks(instance);
-    match hooks.and_then(|h| h.lazy_compile(instance.native.id(), func_index)) {
-        Some(address) => Ok(address),
-        None => Err(Trap::host(not_compiled_message(instance, func_index))),
+    let Some(hooks) = crate::builtins::hooks(instance) else {
+        return Err(Trap::host(not_compiled_message(instance, func_index)));
+    };
+    let module_id = instance.native.id();
+    // A panic must not unwind into generated code: it becomes the trap.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        hooks.lazy_compile(module_id, func_index)
+    }));
+    match result {
+        Ok(Some(address)) => Ok(address),
+        Ok(None) => Err(Trap::host(not_compiled_message(instance, func_index))),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(Trap::host(format!(
+                "{}: the engine panicked: {what}",
+                not_compiled_message(instance, func_index)
+            )))
+        }
     }
 }
 

@@ -31,6 +31,14 @@
 //! let results = instance.get_func("run").unwrap().call(&[Value::I32(7)])?;
 //! ```
 //!
+//! # Engine support
+//!
+//! - Lazy compilation: [`Runtime::lazy_compile_entry`] is the code managers' lazy-compile
+//!   builtin; it calls [`EngineHooks::lazy_compile`] ([`lazy_compile`]).
+//! - Tier-up: [`EngineHooks::tier_up`], after which the budget is refilled ([`builtins`]).
+//! - Code GC: [`wasm_pcs_on_stack`] reports the wasm frames of the calling thread.
+//! - Code logging: [`Runtime::published_code`] and [`EngineHooks::code_created`].
+//!
 //! # Traps
 //!
 //! Traps never unwind through generated code. An entry trampoline records its stack pointer

@@ -2,8 +2,13 @@
 //!
 //! Everything created in a store lives until the store (and every handle to it) is dropped,
 //! as in Wasmtime: funcrefs in tables and imported memories refer to other instances' data by
-//! address, so nothing is freed piecemeal. Memory reservations are released then. A store is
-//! single-threaded (`!Send`); use one store per thread.
+//! address, so nothing is freed piecemeal. Memory reservations are released then, and the
+//! instances' native-module handles are dropped (so their code spaces can go too): once the
+//! store and every handle into it (`Instance`, `Func`, `Memory`, `Table`, `Global`, `Store`
+//! clones, funcref `Value`s) are gone, [`crate::live_memory_reservations`] is back to where it
+//! was. Handles count as owners, so a host function that captures a handle of its own store
+//! makes a cycle that is never freed: reach the instance through [`crate::Caller`] instead. A
+//! store is single-threaded (`!Send`); use one store per thread.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;

@@ -122,7 +122,7 @@ impl Activation {
         let entry_sp = unsafe { *self.entry_sp.get() };
         let frames = self.frames.get();
         let mut n = 0;
-        walk_wasm_frames(pc, fp, entry_sp, |pc| {
+        walk_wasm_frames(pc, fp, entry_sp, exact, |pc| {
             // SAFETY: `n < MAX_FRAMES` (checked below); only this thread touches the array.
             unsafe { (*frames)[n] = MaybeUninit::new(pc) };
             n += 1;
@@ -135,6 +135,9 @@ impl Activation {
 /// Calls `visit` with `pc` and the return address of every wasm frame found by following the
 /// `rbp` chain from `fp`, innermost first, while `visit` returns true. Signal-safe.
 ///
+/// A return address is looked up one byte back (inside the call instruction: a call may be
+/// the last instruction of its code); `pc` too unless `exact` (a faulting pc).
+///
 /// Frame pointers are followed only while they are 8-aligned, strictly increasing and below
 /// `entry_sp` (the entry trampoline's stack pointer: wasm frames lie between the two), so a
 /// frame without a frame pointer cannot send the walk outside the activation's stack.
@@ -142,10 +145,13 @@ fn walk_wasm_frames(
     mut pc: usize,
     mut fp: usize,
     entry_sp: usize,
+    exact: bool,
     mut visit: impl FnMut(usize) -> bool,
 ) {
     let mut previous_fp = 0;
-    while is_wasm_pc(pc) {
+    let mut back = usize::from(!exact);
+    while is_wasm_pc(pc.wrapping_sub(back)) {
+        back = 1;
         if !visit(pc) || !fp.is_multiple_of(8) || fp <= previous_fp || fp >= entry_sp {
             break;
         }
@@ -193,10 +199,11 @@ pub(crate) fn note_exit(fp: usize) {
 ///
 /// Call it from host code running on a thread that may be inside wasm: a host function or
 /// engine hook called from wasm, or outside wasm (then there are no frames). This is what a
-/// thread reports at a safepoint so that code GC ([`kiln_code_manager::NativeModule::free_dead_code`])
-/// keeps the code its frames will return into. Cost: one code lookup per frame; allocation
-/// only to grow `out`. Every activation's frames are walked from the point where its wasm
-/// code last called out to the host, so the report is exact whenever host code runs.
+/// thread reports at a safepoint so that code GC
+/// ([`kiln_code_manager::NativeModule::free_dead_code`]) keeps the code its frames will return
+/// into. Cost: one code lookup per frame; allocation only to grow `out`. Every activation's
+/// frames are walked from the point where its wasm code last called out to the host, so the
+/// report is exact whenever host code runs.
 pub fn wasm_pcs_on_stack(out: &mut Vec<usize>) {
     let mut act = current();
     while !act.is_null() {
@@ -211,7 +218,7 @@ pub fn wasm_pcs_on_stack(out: &mut Vec<usize>) {
             // on the stack (its call out of wasm is in progress): [fp] holds the wasm caller's
             // rbp and [fp + 8] the return address into it.
             let (pc, caller_fp) = unsafe { (*((fp + 8) as *const usize), *(fp as *const usize)) };
-            walk_wasm_frames(pc, caller_fp, entry_sp, |pc| {
+            walk_wasm_frames(pc, caller_fp, entry_sp, false, |pc| {
                 out.push(pc - 1);
                 true
             });

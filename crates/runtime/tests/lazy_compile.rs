@@ -18,7 +18,31 @@ use kiln_runtime::*;
 struct LazyEngine {
     modules: Mutex<HashMap<u64, (Arc<Module>, NativeModule)>>,
     compiled: Mutex<Vec<u32>>,
+    /// Wasm frames on the stack at each request (the hook is a safepoint).
+    frames: Mutex<Vec<usize>>,
     refuse: Option<u32>,
+    panic_on: Option<u32>,
+    /// Functions given as machine code instead of compiled.
+    hand_written: HashMap<u32, kiln_abi::CompiledFunction>,
+}
+
+/// Overwrites every register that carries arguments, so a test fails if the lazy-compile
+/// entry relied on the hook (or Rust code) leaving one alone.
+fn clobber_argument_registers() {
+    // SAFETY: only caller-saved registers are written, and all are declared clobbered.
+    unsafe {
+        std::arch::asm!(
+            "mov rdi, -1", "mov rsi, -1", "mov rdx, -1", "mov rcx, -1", "mov r8, -1",
+            "mov r9, -1", "mov r10, -1", "mov rax, -1", "pcmpeqd xmm0, xmm0",
+            "pcmpeqd xmm1, xmm1", "pcmpeqd xmm2, xmm2", "pcmpeqd xmm3, xmm3",
+            "pcmpeqd xmm4, xmm4", "pcmpeqd xmm5, xmm5", "pcmpeqd xmm6, xmm6",
+            "pcmpeqd xmm7, xmm7",
+            out("rdi") _, out("rsi") _, out("rdx") _, out("rcx") _, out("r8") _,
+            out("r9") _, out("r10") _, out("rax") _, out("xmm0") _, out("xmm1") _,
+            out("xmm2") _, out("xmm3") _, out("xmm4") _, out("xmm5") _, out("xmm6") _,
+            out("xmm7") _,
+        )
+    }
 }
 
 impl EngineHooks for LazyEngine {
@@ -26,14 +50,24 @@ impl EngineHooks for LazyEngine {
         if self.refuse == Some(func_index) {
             return None;
         }
+        if self.panic_on == Some(func_index) {
+            panic!("no compiler for {func_index}");
+        }
+        let mut pcs = Vec::new();
+        wasm_pcs_on_stack(&mut pcs);
+        self.frames.lock().unwrap().push(pcs.len());
         let (module, native) = self.modules.lock().unwrap().get(&module_id)?.clone();
         let options = CompileOptions {
             tier_up: false,
             ..Default::default()
         };
-        let f = compile_function(&module, func_index, &options).ok()?;
+        let f = match self.hand_written.get(&func_index) {
+            Some(f) => f.clone(),
+            None => compile_function(&module, func_index, &options).ok()?,
+        };
         let code = native.publish(func_index, CodeKind::Baseline, &f).ok()?;
         self.compiled.lock().unwrap().push(func_index);
+        clobber_argument_registers();
         Some(code.instruction_start())
     }
 }
@@ -229,6 +263,8 @@ fn functions_compile_on_first_call_with_every_argument_intact() {
         *engine2.compiled.lock().unwrap(),
         [func_index(&module, "indirect"), many_index]
     );
+    // `indirect` was requested by the host (no wasm frame), `many` from inside `indirect`.
+    assert_eq!(*engine2.frames.lock().unwrap(), [0, 1]);
 
     // No return area: the VMContext is in rdi; 7 i32 and 10 f32 parameters.
     let few_args: Vec<Value> = (0..7)
@@ -254,6 +290,39 @@ fn functions_compile_on_first_call_with_every_argument_intact() {
     for name in ["many", "fold_many", "few"] {
         assert!(native.code(func_index(&module, name)).is_some(), "{name}");
     }
+}
+
+/// The full 128 bits of every xmm argument register survive (the baseline tier has no SIMD,
+/// so the function is machine code: `(param i64 v128) (result v128 i64)` returning both).
+#[test]
+fn v128_arguments_keep_all_their_bits() {
+    let module = common::module(
+        r#"(module (func (export "swap") (param i64 v128) (result v128 i64) unreachable))"#,
+    );
+    let mut c = common::Code::new();
+    // The vmctx is in rdi, the i64 in rsi, the v128 in xmm0 (also its result register).
+    c.asm.mov_rr(
+        kiln_assembler_x64::Size::S64,
+        kiln_assembler_x64::RAX,
+        kiln_assembler_x64::RSI,
+    );
+    let engine = Arc::new(LazyEngine {
+        hand_written: HashMap::from([(0, c.finish_with_ret())]),
+        ..Default::default()
+    });
+    let runtime = Runtime::default();
+    runtime.set_engine_hooks(engine.clone());
+    let native = lazy_native(&engine, &runtime, &module);
+    let store = Store::new(&runtime);
+    let instance = Instance::new(&store, &module, &native, &Imports::new()).unwrap();
+    let v = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210u128;
+    let r = instance
+        .get_func("swap")
+        .unwrap()
+        .call(&[Value::I64(-5), Value::V128(v)])
+        .unwrap();
+    assert_eq!(r, [Value::V128(v), Value::I64(-5)]);
+    assert_eq!(*engine.compiled.lock().unwrap(), [0]);
 }
 
 #[test]
@@ -292,6 +361,30 @@ fn a_function_that_cannot_be_compiled_traps_with_a_backtrace() {
         .chain((0..10).map(|_| Value::F32(0)))
         .collect();
     assert!(instance.get_func("few").unwrap().call(&few_args).is_ok());
+
+    // A panicking engine becomes a trap too.
+    let panicky = Runtime::default();
+    let engine = Arc::new(LazyEngine {
+        panic_on: Some(refused),
+        ..Default::default()
+    });
+    panicky.set_engine_hooks(engine.clone());
+    let native = lazy_native(&engine, &panicky, &module);
+    let store = Store::new(&panicky);
+    let instance = Instance::new(&store, &module, &native, &Imports::new()).unwrap();
+    let trap = instance
+        .get_func("call_refused")
+        .unwrap()
+        .call(&[])
+        .unwrap_err();
+    assert_eq!(
+        trap.message,
+        format!(
+            "function {refused} (refused) could not be compiled: the engine panicked: \
+             no compiler for {refused}"
+        )
+    );
+    assert_eq!(trap.backtrace.frames.len(), 1);
 
     // Without hooks at all the call traps the same way.
     let bare = Runtime::default();
