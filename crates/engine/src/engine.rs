@@ -312,28 +312,33 @@ impl EngineInner {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(script.clone());
-        // Counted under the modules lock, as code logging changes its flag under it too.
+        // Counted under the modules lock, as code logging and debugging change their flags
+        // under it too.
         let newly_used = {
             let mut modules = isolate.lock_modules();
-            match modules.entry(native.id()) {
-                std::collections::hash_map::Entry::Occupied(_) => None,
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert((native.clone(), url));
-                    let listener = isolate.logger();
-                    if listener.is_some() {
-                        native.logging_isolates.fetch_add(1, Ordering::AcqRel);
+            // An isolate being dropped (queue closed before its modules are released) takes
+            // no new module, so nothing is left registered for it.
+            if isolate.tasks.is_closed() {
+                None
+            } else {
+                match modules.entry(native.id()) {
+                    std::collections::hash_map::Entry::Occupied(_) => None,
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert((native.clone(), url));
+                        if isolate.debug.load(Ordering::Acquire) {
+                            native.lock_debug().debugging.insert(isolate.id);
+                        }
+                        let listener = isolate.logger();
+                        if listener.is_some() {
+                            native.logging_isolates.fetch_add(1, Ordering::AcqRel);
+                        }
+                        Some(listener)
                     }
-                    Some(listener)
                 }
             }
         };
-        if let Some(listener) = newly_used {
-            if isolate.debug.load(Ordering::Acquire) {
-                native.lock_debug().debugging.insert(isolate.id);
-            }
-            if let Some(listener) = listener {
-                code_logging::start_logging_module(isolate, &native, listener);
-            }
+        if let Some(Some(listener)) = newly_used {
+            code_logging::start_logging_module(isolate, &native, listener);
         }
         ModuleObject {
             native,

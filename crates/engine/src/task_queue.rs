@@ -76,6 +76,11 @@ impl TaskQueue {
         self.run_pending()
     }
 
+    /// Whether [`TaskQueue::close`] was called (the isolate is going away).
+    pub fn is_closed(&self) -> bool {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).closed
+    }
+
     /// Closes the queue and drops the tasks still in it.
     pub fn close(&self) {
         let dropped = {
