@@ -40,8 +40,9 @@ pub struct EngineConfig {
     /// With the baseline tier: a function whose tier-up budget runs out is compiled by the
     /// optimizing tier in the background and its jump-table slot patched when ready.
     pub dynamic_tiering: bool,
-    /// The tier-up budget of every function (subtracted at entries and back edges by the
-    /// function's size in bytes; see the baseline tier).
+    /// The tier-up budget of every function in every instance: baseline code subtracts the
+    /// body's size in bytes at each entry and a loop's size at each back edge, and asks for
+    /// tier-up when it goes negative (the runtime then refills it).
     pub tier_up_budget: i32,
     /// Every compile goes through the streaming decoder, the module split at pseudo-random
     /// points into up to 16 ranges fed in turn (V8's `--wasm-test-streaming`).
