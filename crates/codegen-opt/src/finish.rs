@@ -62,20 +62,15 @@ pub(crate) fn finish(
     trap_sites.sort_by_key(|t| t.pc_offset);
     trap_sites.dedup_by_key(|t| t.pc_offset);
 
-    let mut source_positions: Vec<SourcePosition> = Vec::new();
-    let mut covered = 0;
+    // The prologue, before the first located range, belongs to the function's start; code
+    // between ranges (moves, epilogues) to the range before it.
+    let mut source_positions = vec![SourcePosition {
+        pc_offset: 0,
+        wasm_offset: body_offset,
+    }];
     for loc in buffer.get_srclocs_sorted() {
         if loc.loc.is_default() || loc.start == loc.end {
             continue;
-        }
-        if loc.start > covered || source_positions.is_empty() {
-            // Code between located ranges (prologue, epilogue, moves): the function itself.
-            if source_positions.is_empty() && loc.start > 0 {
-                source_positions.push(SourcePosition {
-                    pc_offset: 0,
-                    wasm_offset: body_offset,
-                });
-            }
         }
         let pos = SourcePosition {
             pc_offset: loc.start,
@@ -86,13 +81,6 @@ pub(crate) fn finish(
             Some(last) if last.wasm_offset == pos.wasm_offset => {}
             _ => source_positions.push(pos),
         }
-        covered = loc.end;
-    }
-    if source_positions.is_empty() {
-        source_positions.push(SourcePosition {
-            pc_offset: 0,
-            wasm_offset: body_offset,
-        });
     }
 
     let frame_size = buffer

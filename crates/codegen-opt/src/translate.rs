@@ -1309,3 +1309,19 @@ impl Translator<'_, '_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_trap_code_round_trips_through_cranelift() {
+        let mut seen = std::collections::HashSet::new();
+        for code in TrapCode::ALL {
+            let clif = clif_trap(code);
+            assert!(seen.insert(clif), "{code:?} shares a Cranelift code");
+            assert_eq!(kiln_trap(clif), Some(code));
+        }
+        assert_eq!(kiln_trap(ClifTrap::unwrap_user(1)), None);
+    }
+}
