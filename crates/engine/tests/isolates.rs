@@ -239,7 +239,7 @@ fn an_async_compile_cancelled_by_dropping_its_isolate_leaves_nothing() {
         ..EngineConfig::default()
     });
     let before = engine.code_memory_usage();
-    let wasm = module(3000, None);
+    let wasm = module(6000, None);
     let called = Arc::new(AtomicUsize::new(0));
     let isolate = engine.new_isolate();
     let c = called.clone();
@@ -252,7 +252,7 @@ fn an_async_compile_cancelled_by_dropping_its_isolate_leaves_nothing() {
             ..JobOptions::default()
         },
     );
-    std::thread::sleep(Duration::from_millis(5));
+    std::thread::sleep(Duration::from_millis(1));
     drop(isolate);
     let result = future.wait();
     assert!(matches!(result, Err(EngineError::Cancelled)), "{result:?}");
@@ -268,8 +268,8 @@ fn an_async_compile_cancelled_by_dropping_its_isolate_leaves_nothing() {
     let after = engine.code_memory_usage();
     assert_eq!(after.modules, before.modules);
     assert_eq!(after.reserved_bytes, before.reserved_bytes);
-    // Far fewer than 3000 functions were compiled before the cancellation took effect.
-    assert!(engine.counters().baseline_functions < 3000);
+    // Not every function was compiled: the cancellation stopped the job.
+    assert!(engine.counters().baseline_functions < 6000);
 }
 
 #[test]
@@ -310,7 +310,7 @@ fn concurrent_compiles_wait_for_a_cancelled_owner_and_take_over() {
         compile_threads: 1,
         ..EngineConfig::default()
     });
-    let wasm = module(2000, None);
+    let wasm = module(4000, None);
     let a = engine.new_isolate();
     let b = engine.new_isolate();
     let first = a.compile_async(&wasm, JobOptions::default());
@@ -319,7 +319,7 @@ fn concurrent_compiles_wait_for_a_cancelled_owner_and_take_over() {
     drop(a);
     assert!(matches!(first.wait(), Err(EngineError::Cancelled)));
     let module = second.wait().unwrap();
-    assert_eq!(call(&b, &module, "f1999", 1), 2000);
+    assert_eq!(call(&b, &module, "f3999", 1), 4000);
 }
 
 #[test]
