@@ -1,6 +1,6 @@
-//! `kiln compile FILE [--tier baseline] [--threads N] [--print-code]`.
+//! `kiln compile FILE [--tier baseline|opt] [--threads N] [--print-code] [--stats]`.
 
-use kiln_engine::{Engine, EngineConfig};
+use kiln_engine::{Engine, EngineConfig, Tier};
 use std::path::Path;
 
 /// Runs the command; returns the exit status.
@@ -18,10 +18,12 @@ fn try_run(args: &[String]) -> Result<(), String> {
     let mut file = None;
     let mut config = EngineConfig::default();
     let mut print_code = false;
+    let mut stats = false;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--print-code" => print_code = true,
+            "--stats" => stats = true,
             "--threads" => {
                 let n = args.next().ok_or("--threads needs a number")?;
                 config.compile_threads = n
@@ -31,9 +33,9 @@ fn try_run(args: &[String]) -> Result<(), String> {
                     .ok_or(format!("bad thread count {n}"))?;
             }
             "--tier" => match args.next().map(String::as_str) {
-                Some("baseline") => {}
-                Some("opt") => return Err("the optimizing tier has not landed yet".into()),
-                other => return Err(format!("unknown tier {other:?}: expected baseline")),
+                Some("baseline") => config.tier = Tier::Baseline,
+                Some("opt") => config.tier = Tier::Optimized,
+                other => return Err(format!("unknown tier {other:?}: expected baseline or opt")),
             },
             _ if file.is_none() => file = Some(arg.clone()),
             other => return Err(format!("unexpected argument {other}")),
@@ -45,13 +47,20 @@ fn try_run(args: &[String]) -> Result<(), String> {
     let compiled = engine.compile(&wasm).map_err(|e| format!("{file}: {e}"))?;
     let module = compiled.module();
     println!(
-        "{file}: compiled {} functions with the baseline tier on {} threads in {:.3} ms: {} bytes of wasm, {} bytes of code",
+        "{file}: compiled {} functions with the {} tier on {} threads in {:.3} ms: {} bytes of wasm, {} bytes of code",
         module.num_defined_functions(),
+        match config.tier {
+            Tier::Baseline => "baseline",
+            Tier::Optimized => "optimizing",
+        },
         config.compile_threads,
         compiled.compile_time().as_secs_f64() * 1e3,
         wasm.len(),
         compiled.code_size()
     );
+    if stats && config.tier == Tier::Optimized {
+        print!("{}", kiln_engine::opt_statistics().take());
+    }
     if print_code {
         print_functions(&compiled)?;
     }

@@ -1,11 +1,13 @@
 //! `kiln`: the command line of the Kiln WebAssembly engine.
 //!
-//! - `kiln run FILE --invoke NAME [ARGS...] [--tier baseline]` compiles the module, calls one
-//!   export with the arguments and prints its results, one per line; a trap is printed with its
-//!   backtrace and exits with status 1.
-//! - `kiln compile FILE [--tier baseline] [--threads N] [--print-code]` compiles every function
-//!   eagerly and prints the time, the number of functions and the code size; `--print-code`
-//!   disassembles each function with its wasm byte offsets.
+//! - `kiln run FILE --invoke NAME [ARGS...] [--tier baseline|opt|tiered]` compiles the module,
+//!   calls one export with the arguments and prints its results, one per line; a trap is printed
+//!   with its backtrace and exits with status 1. `tiered` starts on the baseline tier and moves
+//!   hot functions to the optimizing tier while the program runs.
+//! - `kiln compile FILE [--tier baseline|opt] [--threads N] [--print-code] [--stats]` compiles
+//!   every function eagerly and prints the time, the number of functions and the code size;
+//!   `--print-code` disassembles each function with its wasm byte offsets, `--stats` prints the
+//!   optimizing tier's per-phase statistics.
 //! - `kiln validate FILE` decodes and validates a binary `.wasm` or text `.wat`/`.wast` module
 //!   and prints a one-screen summary, or the error with its byte offset (exit status 1).
 
@@ -15,8 +17,8 @@ mod run;
 mod validate;
 
 const USAGE: &str = "usage:
-  kiln run FILE --invoke NAME [ARGS...] [--tier baseline]
-  kiln compile FILE [--tier baseline] [--threads N] [--print-code]
+  kiln run FILE --invoke NAME [ARGS...] [--tier baseline|opt|tiered]
+  kiln compile FILE [--tier baseline|opt] [--threads N] [--print-code] [--stats]
   kiln validate FILE";
 
 fn main() {

@@ -2,7 +2,7 @@
 
 use kiln_engine::decoder::ValType;
 use kiln_engine::runtime::{Imports, Store, Value};
-use kiln_engine::{Engine, EngineConfig};
+use kiln_engine::{Engine, EngineConfig, Tier};
 use std::path::Path;
 
 /// Parsed command line of `kiln run`.
@@ -10,12 +10,17 @@ struct Options {
     file: String,
     invoke: String,
     args: Vec<String>,
+    tier: Tier,
+    /// Baseline first, hot functions moved to the optimizing tier in the background.
+    tiered: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut file = None;
     let mut invoke = None;
     let mut rest = Vec::new();
+    let mut tier = Tier::Baseline;
+    let mut tiered = false;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -23,13 +28,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 invoke = Some(args.next().ok_or("--invoke needs a function name")?.clone())
             }
             "--tier" => match args.next().map(String::as_str) {
-                Some("baseline") => {}
-                Some(tier @ ("opt" | "tiered")) => {
+                Some("baseline") => (tier, tiered) = (Tier::Baseline, false),
+                Some("opt") => (tier, tiered) = (Tier::Optimized, false),
+                Some("tiered") => (tier, tiered) = (Tier::Baseline, true),
+                other => {
                     return Err(format!(
-                        "tier `{tier}` needs the optimizing tier, which has not landed yet"
+                        "unknown tier {other:?}: expected baseline, opt or tiered"
                     ));
                 }
-                other => return Err(format!("unknown tier {other:?}: expected baseline")),
             },
             _ if file.is_none() => file = Some(arg.clone()),
             _ => rest.push(arg.clone()),
@@ -39,6 +45,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
         file: file.ok_or("missing FILE")?,
         invoke: invoke.ok_or("missing --invoke NAME")?,
         args: rest,
+        tier,
+        tiered,
     })
 }
 
@@ -121,7 +129,11 @@ pub fn run(args: &[String]) -> i32 {
 fn try_run(args: &[String]) -> Result<Vec<String>, String> {
     let options = parse(args)?;
     let wasm = crate::input::read_module(Path::new(&options.file))?;
-    let engine = Engine::new(EngineConfig::default());
+    let engine = Engine::new(EngineConfig {
+        tier: options.tier,
+        dynamic_tiering: options.tiered,
+        ..EngineConfig::default()
+    });
     let module = engine
         .compile(&wasm)
         .map_err(|e| format!("{}: {e}", options.file))?;

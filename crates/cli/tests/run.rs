@@ -5,7 +5,10 @@ use std::process::Command;
 fn kiln(args: &[&str], text: &str) -> (i32, String, String) {
     let dir = std::env::temp_dir().join(format!("kiln-cli-run-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("m{}.wat", args.join("_").len()));
+    // One file per call: tests run in parallel.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = dir.join(format!("m{n}.wat"));
     std::fs::write(&path, text).unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_kiln"));
     command.arg(args[0]).arg(&path).args(&args[1..]);
@@ -45,6 +48,25 @@ fn a_trap_prints_its_backtrace_and_fails() {
 }
 
 #[test]
+fn the_optimizing_tier_runs_traps_and_reports_statistics() {
+    let args = ["run", "--invoke", "swap", "-7", "2.5", "--tier", "opt"];
+    let (code, out, err) = kiln(&args, MODULE);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "2.5\n-7\n");
+    let (code, _, err) = kiln(&["run", "--invoke", "div", "0", "--tier", "opt"], MODULE);
+    assert_eq!(code, 1);
+    assert!(err.contains("integer divide by zero"), "{err}");
+    assert!(
+        err.contains("wasm-function[1]") && err.contains("wasm-function[2]"),
+        "{err}"
+    );
+    let (code, out, err) = kiln(&["compile", "--tier", "opt", "--stats"], MODULE);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("with the optimizing tier"), "{out}");
+    assert!(out.contains("optimizing tier: 3 functions"), "{out}");
+}
+
+#[test]
 fn bad_arguments_are_reported() {
     let (code, _, err) = kiln(&["run", "--invoke", "div", "x"], MODULE);
     assert_eq!(code, 1);
@@ -62,4 +84,27 @@ fn compile_reports_and_prints_code() {
     assert!(out.contains("function 1 $inner:"), "{out}");
     assert!(out.contains("idiv"), "{out}");
     assert!(out.contains(";; wasm @0x"), "{out}");
+}
+
+#[test]
+fn tiered_runs_a_hot_loop_with_dynamic_tier_up() {
+    let text = r#"(module
+        (func $step (param i32 i32) (result i32)
+            (i32.add (i32.mul (local.get 0) (i32.const 31)) (local.get 1)))
+        (func (export "run") (param i32) (result i32) (local i32 i32)
+            (loop $l
+                (local.set 1 (call $step (local.get 1) (local.get 2)))
+                (local.set 2 (i32.add (local.get 2) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get 2) (local.get 0))))
+            (local.get 1)))"#;
+    let mut expected = 0i32;
+    for i in 0..2_000_000 {
+        expected = expected.wrapping_mul(31).wrapping_add(i);
+    }
+    for tier in ["tiered", "baseline"] {
+        let args = ["run", "--invoke", "run", "2000000", "--tier", tier];
+        let (code, out, err) = kiln(&args, text);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out, format!("{expected}\n"), "{tier}");
+    }
 }

@@ -59,6 +59,17 @@ pub fn decode(bytes: &[u8], features: &Features) -> Result<Module, DecodeError> 
     builder.finish(bytes.into())
 }
 
+/// Like [`decode`], taking bytes the caller already shares: they become
+/// [`Module::wire_bytes`] without a copy.
+pub fn decode_shared(
+    bytes: std::sync::Arc<[u8]>,
+    features: &Features,
+) -> Result<Module, DecodeError> {
+    let mut builder = builder::ModuleBuilder::new(features);
+    builder.feed(&bytes, 0, true, &mut ())?;
+    builder.finish(bytes)
+}
+
 /// The proposals beyond `base` that `bytes` needs to be valid: the smallest set found by
 /// switching proposals off one at a time from all of them. `Some(empty)` when the module is
 /// valid under `base`; `None` when it is invalid even with every proposal. Cost: up to

@@ -109,12 +109,25 @@ impl<P: StreamingProcessor> StreamingDecoder<P> {
         self.builder.finish(self.bytes.into())
     }
 
+    /// Like [`StreamingDecoder::finish`], also giving the processor back.
+    pub fn finish_with_processor(mut self) -> (Result<Module, DecodeError>, P) {
+        let result = self
+            .advance(true)
+            .and_then(|()| self.builder.finish(self.bytes.into()));
+        (result, self.processor)
+    }
+
     /// Abandons the stream; nothing more is reported. Equivalent to dropping the decoder.
     pub fn abort(self) {}
 
     /// The processor, e.g. to read what it collected.
     pub fn processor(&self) -> &P {
         &self.processor
+    }
+
+    /// The processor, mutably (e.g. to take what it collected so far).
+    pub fn processor_mut(&mut self) -> &mut P {
+        &mut self.processor
     }
 
     /// The module decoded so far (without its wire bytes).

@@ -17,6 +17,9 @@ pub enum EngineError {
     },
     /// The code manager could not place the code (out of code space).
     Code(kiln_code_manager::CodeError),
+    /// The compile job was cancelled (its isolate or context went away, or the embedder
+    /// cancelled it).
+    Cancelled,
 }
 
 impl fmt::Display for EngineError {
@@ -27,6 +30,7 @@ impl fmt::Display for EngineError {
                 write!(f, "compiling function #{func_index} failed: {error}")
             }
             EngineError::Code(e) => write!(f, "cannot place code: {e}"),
+            EngineError::Cancelled => f.write_str("compilation cancelled"),
         }
     }
 }

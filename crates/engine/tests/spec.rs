@@ -5,7 +5,7 @@
 //! subset of the scripts.
 
 use kiln_engine::runtime::BoundsChecks;
-use kiln_engine::{CpuFeatures, Engine, EngineConfig};
+use kiln_engine::{CpuFeatures, Engine, EngineConfig, Tier};
 use kiln_spec_harness::{EngineBackend, ExpectedFailures, Suite, Summary, run_file};
 
 fn run_wasm2(mode: &str, config: EngineConfig) {
@@ -118,4 +118,32 @@ fn baseline_debug_code_for_stepping() {
     if summary.counts.passed > 0 {
         assert!(summary.counts.passed > 5_500, "{}", summary.total_line());
     }
+}
+
+#[test]
+fn opt_with_guard_regions() {
+    let config = EngineConfig {
+        tier: Tier::Optimized,
+        ..EngineConfig::default()
+    };
+    run_wasm2("opt", config);
+    opt_statistics();
+}
+
+#[test]
+fn opt_with_explicit_bounds_checks() {
+    let config = EngineConfig {
+        tier: Tier::Optimized,
+        bounds_checks: BoundsChecks::Explicit,
+        ..EngineConfig::default()
+    };
+    run_wasm2("opt", config);
+    opt_statistics();
+}
+
+/// The optimizing tier really compiled the scripts' functions: its statistics say so.
+fn opt_statistics() {
+    let stats = kiln_codegen_opt::statistics().snapshot();
+    println!("{stats}");
+    assert!(stats.functions > 4_000, "{stats:?}");
 }

@@ -1,7 +1,7 @@
 //! `cargo xtask spec`: runs the spec testsuite against one Kiln configuration.
 
-use kiln_engine::EngineConfig;
 use kiln_engine::runtime::BoundsChecks;
+use kiln_engine::{EngineConfig, Tier};
 use kiln_spec_harness::{
     Backend, EngineBackend, ExpectedFailures, Suite, Summary, ValidateBackend, run_file,
 };
@@ -52,16 +52,26 @@ fn backend(mode: &str, bounds_checks: &str) -> Result<Box<dyn Backend>, String> 
     };
     match mode {
         "validate" => Ok(Box::new(ValidateBackend::default())),
-        "baseline" => {
+        "baseline" | "opt" | "tiered" => {
             let config = EngineConfig {
                 bounds_checks,
+                tier: if mode == "opt" {
+                    Tier::Optimized
+                } else {
+                    Tier::Baseline
+                },
+                // Tiered: every function asks for tier-up on its first entry, so scripts run
+                // a mix of baseline and optimized code switched while they run.
+                dynamic_tiering: mode == "tiered",
+                tier_up_budget: if mode == "tiered" {
+                    1
+                } else {
+                    EngineConfig::default().tier_up_budget
+                },
                 ..EngineConfig::default()
             };
             Ok(Box::new(EngineBackend::new(mode, config)))
         }
-        "opt" | "tiered" => Err(format!(
-            "mode `{mode}` needs the optimizing tier, which has not landed yet"
-        )),
         other => Err(format!("unknown mode `{other}`")),
     }
 }
