@@ -6,8 +6,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use kiln_abi::{CompileError, CompiledFunction, Tier};
-use kiln_codegen_baseline::DebugOptions;
 use kiln_code_manager::{CodeKind, PublishMode, PublishRequest, WasmCodeRef};
+use kiln_codegen_baseline::DebugOptions;
 use kiln_decoder::Module;
 use kiln_runtime::{Imports, Instance, InstantiationError, Store};
 

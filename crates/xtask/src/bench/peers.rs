@@ -143,6 +143,7 @@ pub const RUN_ENGINES: &[Engine] = &[
     wasmtime("wasmtime-cranelift", "cranelift", true),
     kiln("kiln-baseline", "baseline"),
     kiln("kiln-opt", "opt"),
+    kiln("kiln-tiered", "tiered"),
 ];
 
 /// V8 flag that makes every wasm compilation print a line with the function index, tier
@@ -162,13 +163,15 @@ pub const CODESIZE_ENGINES: &[Engine] = &[
     kiln("kiln-baseline", "baseline"),
 ];
 
-/// Engines of the startup benchmark (node-default keeps V8's lazy compilation).
+/// Engines of the startup benchmark (node-default keeps V8's lazy compilation; kiln-tiered
+/// is Kiln's lazy compilation with dynamic tiering).
 pub const STARTUP_ENGINES: &[Engine] = &[
     node("node-default", &[], None),
     node("node-liftoff", LIFTOFF, Some("liftoff")),
     wasmtime("wasmtime-winch", "winch", true),
     wasmtime("wasmtime-cranelift", "cranelift", true),
     kiln("kiln-baseline", "baseline"),
+    kiln("kiln-tiered", "tiered"),
 ];
 
 /// Pairs (Kiln engine, peer engine) whose ratio the reports show.
@@ -179,6 +182,11 @@ pub const COMPARISONS: &[(&str, &str)] = &[
     ("kiln-baseline-1t", "wasmtime-winch-1t"),
     ("kiln-opt", "node-turbofan"),
     ("kiln-opt", "wasmtime-cranelift"),
+    // Start-up (time to first result) of Kiln's default strategy against the peers' defaults.
+    ("kiln-tiered", "node-default"),
+    ("kiln-tiered", "wasmtime-cranelift"),
+    // Peak: dynamic tiering after warm-up against the optimizing tier alone (target 1.05).
+    ("kiln-tiered", "kiln-opt"),
 ];
 
 /// Hidden subcommand that takes one Kiln sample in the optimized child build.
