@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 use wasmparser::{
-    Chunk, FuncType, FuncValidatorAllocations, Parser, Payload, SectionLimited, TableInit,
-    ValidPayload, Validator,
+    Chunk, FuncToValidate, FuncType, FuncValidatorAllocations, Parser, Payload, SectionLimited,
+    TableInit, ValidPayload, Validator, ValidatorResources,
 };
 
 /// Decoding state between chunks of input.
@@ -27,6 +27,9 @@ pub(crate) struct ModuleBuilder {
     next_function: u32,
     ended: bool,
     error: Option<DecodeError>,
+    /// When set, function bodies are not validated but collected here
+    /// ([`crate::decode_deferred`]).
+    deferred: Option<Vec<crate::DeferredFunction>>,
 }
 
 /// `Vec::with_capacity` for a section's declared count, bounded by its byte size so a count the
@@ -99,7 +102,22 @@ impl ModuleBuilder {
             next_function: 0,
             ended: false,
             error: None,
+            deferred: None,
         }
+    }
+
+    /// A builder that collects function bodies for validation later instead of validating
+    /// them as they arrive.
+    pub(crate) fn deferring(features: &Features) -> ModuleBuilder {
+        ModuleBuilder {
+            deferred: Some(Vec::new()),
+            ..ModuleBuilder::new(features)
+        }
+    }
+
+    /// The bodies collected by a [`ModuleBuilder::deferring`] builder, in function order.
+    pub(crate) fn take_deferred(&mut self) -> Vec<crate::DeferredFunction> {
+        self.deferred.take().unwrap_or_default()
     }
 
     /// The module as decoded so far (wire bytes not yet attached).
@@ -159,6 +177,20 @@ impl ModuleBuilder {
         self.module.hash = crate::hash_bytes(&wire_bytes);
         self.module.wire_bytes = wire_bytes;
         Ok(self.module)
+    }
+
+    /// Validates one function body with the builder's reused allocations.
+    fn validate_now(
+        &mut self,
+        to_validate: FuncToValidate<ValidatorResources>,
+        body: &wasmparser::FunctionBody<'_>,
+        index: u32,
+    ) -> Result<(), DecodeError> {
+        let allocations = self.allocations.take().unwrap_or_default();
+        let mut validator = to_validate.into_validator(allocations);
+        let result = validator.validate(body);
+        self.allocations = Some(validator.into_allocations());
+        result.map_err(|e| DecodeError::from_wasmparser(&e, Some(SectionId::Code), Some(index)))
     }
 
     fn fail(&mut self, err: DecodeError) -> DecodeError {
@@ -295,14 +327,18 @@ impl ModuleBuilder {
             }
             Payload::CodeSectionEntry(body) => {
                 let index = self.next_function;
-                if let ValidPayload::Func(to_validate, _) = valid {
-                    let allocations = self.allocations.take().unwrap_or_default();
-                    let mut validator = to_validate.into_validator(allocations);
-                    let result = validator.validate(&body);
-                    self.allocations = Some(validator.into_allocations());
-                    result.map_err(|e| DecodeError::from_wasmparser(&e, section, Some(index)))?;
-                }
                 let body_range = range(body.range());
+                if let ValidPayload::Func(to_validate, _) = valid {
+                    if let Some(deferred) = &mut self.deferred {
+                        deferred.push(crate::DeferredFunction {
+                            func: to_validate,
+                            index,
+                            body: body_range.clone(),
+                        });
+                    } else {
+                        self.validate_now(to_validate, &body, index)?;
+                    }
+                }
                 self.module.functions[index as usize].body = Some(body_range.clone());
                 self.next_function += 1;
                 self.code_entries_left -= 1;

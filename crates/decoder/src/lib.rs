@@ -24,6 +24,7 @@
 
 mod builder;
 mod const_expr;
+mod deferred;
 mod error;
 mod features;
 mod hash;
@@ -32,6 +33,7 @@ mod names;
 mod streaming;
 
 pub use const_expr::{ConstExpr, ConstOp};
+pub use deferred::{DeferredFunction, ValidatorScratch, decode_deferred};
 pub use error::{DecodeError, SectionId};
 pub use features::{Features, Proposal};
 pub use hash::hash_bytes;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use kiln_abi::{CompileError, CompiledFunction, Tier};
 use kiln_code_manager::{CodeKind, PublishMode, PublishRequest, WasmCodeRef};
 use kiln_codegen_baseline::DebugOptions;
-use kiln_decoder::Module;
+use kiln_decoder::{DeferredFunction, Module, ValidatorScratch};
 use kiln_runtime::{Imports, Instance, InstantiationError, Store};
 
 use crate::engine::{EngineInner, JobState};
@@ -157,14 +157,21 @@ pub(crate) fn compile_and_publish(
 }
 
 /// Functions of one module shared out among threads: each takes the next index (largest
-/// bodies first), compiles it and publishes in small batches. The thread that started the
-/// compile works too, so progress never depends on a free worker.
+/// bodies first), validates its body if the decoder left that for later
+/// ([`kiln_decoder::decode_deferred`]), compiles it (unless compiling lazily) and publishes in
+/// small batches. The thread that started the compile works too, so progress never depends
+/// on a free worker.
 pub(crate) struct Units {
     engine: Arc<EngineInner>,
     module: Arc<Module>,
     code: kiln_code_manager::NativeModule,
     tier: Tier,
     queue: Vec<u32>,
+    /// Deferred body validations, by defined-function index (empty when the decoder
+    /// validated the bodies itself).
+    validations: Vec<Mutex<Option<DeferredFunction>>>,
+    /// Whether taken functions are compiled (false: validated only, for lazy compilation).
+    compile: bool,
     next: AtomicUsize,
     failed: AtomicBool,
     error: Mutex<Option<EngineError>>,
@@ -179,8 +186,22 @@ impl Units {
         engine: &Arc<EngineInner>,
         module: Arc<Module>,
         code: kiln_code_manager::NativeModule,
+        queue: Vec<u32>,
+        job: Option<Arc<JobState>>,
+    ) -> Arc<Units> {
+        Units::with_validations(engine, module, code, queue, job, Vec::new(), true)
+    }
+
+    /// Units that also run `validations` (one per defined function, in index order, or
+    /// none); `compile` false only validates.
+    pub fn with_validations(
+        engine: &Arc<EngineInner>,
+        module: Arc<Module>,
+        code: kiln_code_manager::NativeModule,
         mut queue: Vec<u32>,
         job: Option<Arc<JobState>>,
+        validations: Vec<DeferredFunction>,
+        compile: bool,
     ) -> Arc<Units> {
         let body_len = |i: &u32| {
             module.functions[*i as usize]
@@ -195,6 +216,11 @@ impl Units {
             module,
             code,
             queue,
+            validations: validations
+                .into_iter()
+                .map(|v| Mutex::new(Some(v)))
+                .collect(),
+            compile,
             next: AtomicUsize::new(0),
             failed: AtomicBool::new(false),
             error: Mutex::new(None),
@@ -228,18 +254,31 @@ impl Units {
     fn fail(&self, error: EngineError) {
         self.failed.store(true, Ordering::Relaxed);
         let mut slot = self.error.lock().unwrap_or_else(|e| e.into_inner());
-        // Keep the error of the lowest function index, so the message does not depend on
-        // thread timing.
-        let lower = match (&*slot, &error) {
-            (None, _) => true,
-            (
-                Some(EngineError::Compile { func_index: a, .. }),
-                EngineError::Compile { func_index: b, .. },
-            ) => b < a,
-            _ => false,
+        // Keep an invalid body's error before any compile error (the decoder would have
+        // reported it before compiling anything), then the lowest function index, so the
+        // message does not depend on thread timing.
+        let rank = |e: &EngineError| match e {
+            EngineError::Decode(d) => (0, d.function_index().unwrap_or(0)),
+            EngineError::Compile { func_index, .. } => (1, *func_index),
+            _ => (2, 0),
         };
-        if lower {
+        if slot.as_ref().is_none_or(|old| rank(&error) < rank(old)) {
             *slot = Some(error);
+        }
+    }
+
+    /// Validates function `i`'s body if that is still pending.
+    fn validate(&self, i: u32, scratch: &mut ValidatorScratch) -> Result<(), EngineError> {
+        let defined = (i - self.module.num_imported_functions) as usize;
+        let Some(slot) = self.validations.get(defined) else {
+            return Ok(());
+        };
+        let pending = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match pending {
+            Some(v) => v
+                .validate(&self.module, scratch)
+                .map_err(EngineError::Decode),
+            None => Ok(()),
         }
     }
 
@@ -247,12 +286,24 @@ impl Units {
     pub fn work(&self) {
         const BATCH: usize = 8;
         let compiler = TierCompiler::new(&self.module, &self.engine.config, self.tier);
+        let mut scratch = ValidatorScratch::default();
         let mut batch: Vec<(u32, CompiledFunction)> = Vec::new();
         loop {
             let next = self.take();
             if let Some(i) = next {
                 let start = Instant::now();
-                match compiler.compile(i) {
+                let compiled = match self.validate(i, &mut scratch) {
+                    Err(error) => Err(error),
+                    Ok(()) if !self.compile => {
+                        self.settle(1);
+                        continue;
+                    }
+                    Ok(()) => compiler.compile(i).map_err(|error| EngineError::Compile {
+                        func_index: i,
+                        error,
+                    }),
+                };
+                match compiled {
                     Ok(f) => {
                         self.engine.stats.record_compile(
                             self.tier,
@@ -264,10 +315,7 @@ impl Units {
                         batch.push((i, f));
                     }
                     Err(error) => {
-                        self.fail(EngineError::Compile {
-                            func_index: i,
-                            error,
-                        });
+                        self.fail(error);
                         self.settle(1);
                     }
                 }
@@ -335,6 +383,17 @@ impl Units {
                 .unwrap_or_else(|e| e.into_inner());
         }
         drop(in_flight);
+        if self.failed.load(Ordering::Relaxed) {
+            // A compile error stopped the others: bodies never validated may hold an
+            // earlier-reported (decode) error.
+            let mut scratch = ValidatorScratch::default();
+            for i in self.module.num_imported_functions..self.module.functions.len() as u32 {
+                if let Err(e) = self.validate(i, &mut scratch) {
+                    self.fail(e);
+                    break;
+                }
+            }
+        }
         if let Some(e) = self.error.lock().unwrap_or_else(|e| e.into_inner()).take() {
             return Err(e);
         }
@@ -350,6 +409,7 @@ impl Units {
 pub(crate) fn compile_decoded(
     engine: &Arc<EngineInner>,
     module: Arc<Module>,
+    validations: Vec<DeferredFunction>,
     job: Option<&Arc<JobState>>,
     helpers: usize,
     start: Instant,
@@ -362,10 +422,19 @@ pub(crate) fn compile_decoded(
         )
         .map_err(EngineError::Code)?;
     let lazy = engine.config.lazy_compilation;
-    if !lazy {
+    if !lazy || !validations.is_empty() {
         let first = module.num_imported_functions;
         let queue = (first..module.functions.len() as u32).collect();
-        Units::new(engine, module.clone(), code.clone(), queue, job.cloned()).run(helpers)?;
+        Units::with_validations(
+            engine,
+            module.clone(),
+            code.clone(),
+            queue,
+            job.cloned(),
+            validations,
+            !lazy,
+        )
+        .run(helpers)?;
     }
     Ok(engine.finish_module(module, code, lazy, start.elapsed()))
 }
@@ -415,9 +484,11 @@ impl EngineInner {
         let native = if self.config.test_streaming {
             crate::streaming::compile_split(self, &bytes, job, start)?
         } else {
-            let module = kiln_decoder::decode_shared(bytes, &self.config.features)
+            // Bodies are validated on the compile threads, in parallel, each right before it
+            // is compiled (or only validated, when compiling lazily).
+            let (module, validations) = kiln_decoder::decode_deferred(bytes, &self.config.features)
                 .map_err(EngineError::Decode)?;
-            compile_decoded(self, Arc::new(module), job, helpers, start)?
+            compile_decoded(self, Arc::new(module), validations, job, helpers, start)?
         };
         reservation.fulfil(&native);
         Ok(native)

@@ -1,0 +1,85 @@
+//! Decoding with function-body validation deferred, so the bodies can be validated in
+//! parallel (or right before each is compiled) instead of serially inside the decoder.
+
+use crate::error::{DecodeError, SectionId};
+use crate::{Features, Module};
+use std::ops::Range;
+use std::sync::Arc;
+use wasmparser::{BinaryReader, FuncToValidate, FunctionBody, ValidatorResources};
+
+/// One function body whose validation [`decode_deferred`] left for later. `Send`: validate it
+/// on any thread. Validating gives exactly the error [`crate::decode`] would report for it.
+#[derive(Debug)]
+pub struct DeferredFunction {
+    pub(crate) func: FuncToValidate<ValidatorResources>,
+    pub(crate) index: u32,
+    pub(crate) body: Range<usize>,
+}
+
+/// Scratch memory of the function validator, reused across [`DeferredFunction::validate`]
+/// calls on one thread.
+#[derive(Default)]
+pub struct ValidatorScratch(Option<wasmparser::FuncValidatorAllocations>);
+
+impl std::fmt::Debug for ValidatorScratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ValidatorScratch")
+    }
+}
+
+impl DeferredFunction {
+    /// The function's index in the module's function index space.
+    pub fn func_index(&self) -> u32 {
+        self.index
+    }
+
+    /// Validates the body against `module` (the module this function was decoded with).
+    /// Cost: one pass over the body.
+    pub fn validate(
+        self,
+        module: &Module,
+        scratch: &mut ValidatorScratch,
+    ) -> Result<(), DecodeError> {
+        self.validate_in(&module.wire_bytes, scratch)
+    }
+
+    fn validate_in(
+        self,
+        wire_bytes: &[u8],
+        scratch: &mut ValidatorScratch,
+    ) -> Result<(), DecodeError> {
+        let bytes = &wire_bytes[self.body.clone()];
+        let body = FunctionBody::new(BinaryReader::new(bytes, self.body.start as u64));
+        let mut validator = self
+            .func
+            .into_validator(scratch.0.take().unwrap_or_default());
+        let result = validator.validate(&body);
+        scratch.0 = Some(validator.into_allocations());
+        result
+            .map_err(|e| DecodeError::from_wasmparser(&e, Some(SectionId::Code), Some(self.index)))
+    }
+}
+
+/// Like [`crate::decode_shared`], except that function bodies are checked only for framing:
+/// their validation is returned, one [`DeferredFunction`] per defined function in index
+/// order, for the caller to run (every one of them must pass before the module is used).
+/// When the module itself is malformed, the bodies before the error are validated here so
+/// the error is the one [`crate::decode`] reports.
+pub fn decode_deferred(
+    bytes: Arc<[u8]>,
+    features: &Features,
+) -> Result<(Module, Vec<DeferredFunction>), DecodeError> {
+    let mut builder = crate::builder::ModuleBuilder::deferring(features);
+    let fed = builder.feed(&bytes, 0, true, &mut ());
+    let deferred = builder.take_deferred();
+    let error = match fed.and_then(|_| builder.finish(bytes.clone())) {
+        Ok(module) => return Ok((module, deferred)),
+        Err(e) => e,
+    };
+    // The bodies seen so far all precede the error; the first invalid one comes first.
+    let mut scratch = ValidatorScratch::default();
+    for f in deferred {
+        f.validate_in(&bytes, &mut scratch)?;
+    }
+    Err(error)
+}
