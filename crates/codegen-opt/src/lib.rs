@@ -49,38 +49,48 @@ pub struct CompileOptions {
     /// Run Cranelift's IR verifier before compiling (catches translator bugs as
     /// [`CompileError::Internal`]; costs roughly a tenth of compile time).
     pub verify: bool,
+    /// Bodies larger than this many bytes get Cranelift's single-pass register allocator
+    /// instead of the backtracking one, whose time grows faster than linearly with the
+    /// function (a 576 KB function took 13 s in register allocation alone).
+    pub large_function_bytes: usize,
 }
 
 impl Default for CompileOptions {
-    /// Guard regions; the verifier in debug builds only.
+    /// Guard regions; the verifier in debug builds only; single-pass register allocation
+    /// above 128 KiB of body.
     fn default() -> CompileOptions {
         CompileOptions {
             bounds_checks: BoundsChecks::Guard,
             verify: cfg!(debug_assertions),
+            large_function_bytes: 128 << 10,
         }
     }
 }
 
 /// Per-module state of the optimizing tier, shared by every thread compiling the module's
 /// functions: the module, its `VMContext` layout and the host ISAs (with and without the
-/// verifier). Holds no global state besides [`statistics`].
+/// verifier, with either register allocator). Holds no global state besides [`statistics`].
 pub struct CompileEnv<'m> {
     module: &'m Module,
     layout: VMContextLayout,
-    isa: Result<[OwnedTargetIsa; 2], String>,
+    /// Indexed by `verify as usize * 2 + large as usize`.
+    isa: Result<Vec<OwnedTargetIsa>, String>,
 }
 
 impl std::fmt::Debug for CompileEnv<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CompileEnv")
             .field("functions", &self.module.functions.len())
-            .field("isa", &self.isa.as_ref().map(|i| i[0].name()))
+            .field(
+                "isa",
+                &self.isa.as_ref().map(|i| i.first().map(|i| i.name())),
+            )
             .finish_non_exhaustive()
     }
 }
 
 /// The host ISA with the flags every Kiln function needs.
-fn host_isa(verify: bool) -> Result<OwnedTargetIsa, String> {
+fn host_isa(verify: bool, large: bool) -> Result<OwnedTargetIsa, String> {
     let mut flags = settings::builder();
     let set = |flags: &mut settings::Builder, name: &str, value: &str| {
         flags
@@ -97,6 +107,8 @@ fn host_isa(verify: bool) -> Result<OwnedTargetIsa, String> {
         if verify { "true" } else { "false" },
     )?;
     set(&mut flags, "enable_probestack", "false")?;
+    let regalloc = if large { "single_pass" } else { "backtracking" };
+    set(&mut flags, "regalloc_algorithm", regalloc)?;
     let isa = cranelift_native::builder()?;
     isa.finish(settings::Flags::new(flags))
         .map_err(|e| format!("Cranelift ISA: {e}"))
@@ -117,7 +129,10 @@ impl<'m> CompileEnv<'m> {
     /// The environment for compiling `module`'s functions. Cost: O(module index spaces) plus
     /// building the host ISA description, once.
     pub fn new(module: &'m Module) -> CompileEnv<'m> {
-        let isa = host_isa(false).and_then(|a| Ok([a, host_isa(true)?]));
+        let isa = [(false, false), (false, true), (true, false), (true, true)]
+            .into_iter()
+            .map(|(verify, large)| host_isa(verify, large))
+            .collect();
         CompileEnv {
             module,
             layout: VMContextLayout::new(module),
@@ -148,7 +163,8 @@ impl<'m> CompileEnv<'m> {
             .isa
             .as_ref()
             .map_err(|e| CompileError::Internal(e.clone()))?;
-        let isa = &*isas[usize::from(options.verify)];
+        let large = body.len() > options.large_function_bytes;
+        let isa = &*isas[usize::from(options.verify) * 2 + usize::from(large)];
         STATE.with(|cell| {
             let mut slot = cell.borrow_mut();
             let state = slot.get_or_insert_with(|| ThreadState {

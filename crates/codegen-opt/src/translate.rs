@@ -123,9 +123,11 @@ fn memory_of(memarg: &MemArg) -> u32 {
     }
 }
 
-/// Flags of loads from the `VMContext` and definitions that never change while code runs.
+/// Flags of loads from the `VMContext` and definitions that never change while code runs and
+/// are valid to read anywhere in the function: pure, so unused ones disappear and repeated ones
+/// are shared (global value numbering) or hoisted out of loops.
 fn readonly() -> MemFlagsData {
-    MemFlagsData::trusted().with_readonly()
+    MemFlagsData::trusted().with_readonly().with_can_move()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

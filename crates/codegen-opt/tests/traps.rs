@@ -162,3 +162,37 @@ fn deep_recursion_overflows_the_stack_and_recovers() {
         assert_eq!(rec.call(&[Value::I32(100)]).unwrap(), [Value::I32(100)]);
     }
 }
+
+/// Functions above `large_function_bytes` use Cranelift's single-pass register allocator: the
+/// same module, every function forced onto it, computes and traps the same.
+#[test]
+fn single_pass_register_allocation_computes_and_traps_the_same() {
+    let runtime = common::runtime(BoundsChecks::Guard);
+    let store = Store::new(&runtime);
+    let module = common::module(WAT);
+    let options = kiln_codegen_opt::CompileOptions {
+        large_function_bytes: 0,
+        verify: true,
+        ..Default::default()
+    };
+    let native = common::compile_with(&module, &options, |_| kiln_abi::Tier::Optimized);
+    let instance = Instance::new(&store, &module, &native, &Default::default()).unwrap();
+    let call = |name: &str, args: &[Value]| instance.get_func(name).unwrap().call(args);
+    assert_eq!(
+        call("rec", &[Value::I32(1000)]).unwrap(),
+        [Value::I32(1000)]
+    );
+    assert_eq!(call("load", &[Value::I32(8)]).unwrap(), [Value::I32(1)]);
+    assert_eq!(
+        code(&instance, "load", &[Value::I32(65534)]),
+        TrapCode::MemoryOutOfBounds
+    );
+    assert_eq!(
+        call("div_s", &[Value::I32(-7), Value::I32(2)]).unwrap(),
+        [Value::I32(-3)]
+    );
+    assert_eq!(
+        code(&instance, "call_indirect", &[Value::I32(1)]),
+        TrapCode::BadSignature
+    );
+}

@@ -32,6 +32,21 @@ pub fn compile(
     bounds_checks: BoundsChecks,
     tier_of: impl Fn(u32) -> Tier,
 ) -> NativeModule {
+    let opt_opts = kiln_codegen_opt::CompileOptions {
+        bounds_checks,
+        verify: true,
+        ..Default::default()
+    };
+    compile_with(module, &opt_opts, tier_of)
+}
+
+/// [`compile`] with the optimizing tier's options given.
+pub fn compile_with(
+    module: &Module,
+    opt_opts: &kiln_codegen_opt::CompileOptions,
+    tier_of: impl Fn(u32) -> Tier,
+) -> NativeModule {
+    let bounds_checks = opt_opts.bounds_checks;
     let native = code_manager()
         .new_native_module(
             module.num_imported_functions,
@@ -45,14 +60,10 @@ pub fn compile(
         ..Default::default()
     };
     let opt = kiln_codegen_opt::CompileEnv::new(module);
-    let opt_opts = kiln_codegen_opt::CompileOptions {
-        bounds_checks,
-        verify: true,
-    };
     for i in module.num_imported_functions..module.functions.len() as u32 {
         let (f, kind) = match tier_of(i) {
             Tier::Baseline => (base.compile(i, &base_opts).unwrap(), CodeKind::Baseline),
-            Tier::Optimized => (opt.compile(i, &opt_opts).unwrap(), CodeKind::Optimized),
+            Tier::Optimized => (opt.compile(i, opt_opts).unwrap(), CodeKind::Optimized),
         };
         native.publish(i, kind, &f).expect("publish");
     }
