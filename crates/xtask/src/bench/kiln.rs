@@ -272,6 +272,6 @@ mod tests {
             Ok(CodeSize::Bytes(n)) => assert!(n > 0),
             other => panic!("{other:?}"),
         }
-        assert!(code_size("tiered", &module(&[0x00])).is_err());
+        assert!(code_size("no-such-tier", &module(&[0x00])).is_err());
     }
 }
