@@ -327,6 +327,7 @@ impl<'a> FuncCompiler<'a> {
             }
             self.stack.push(Value { kind, loc })?;
         }
+        self.stack.set_num_locals(self.num_locals);
         self.control.push(Control {
             kind: ControlKind::Function,
             label: self.asm.new_label(),
@@ -360,7 +361,7 @@ impl<'a> FuncCompiler<'a> {
             Loc::Reg(_) => self.stack.spill_entry(&mut self.asm, i),
             Loc::Const(c) => {
                 masm::store_const(&mut self.asm, v.kind, frame::slot(i), c);
-                self.stack.values[i].loc = Loc::Stack;
+                self.stack.set_loc(i, Loc::Stack);
             }
             Loc::Stack => {}
         }

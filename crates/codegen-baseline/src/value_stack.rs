@@ -12,6 +12,7 @@ use crate::masm::{self, Src};
 use crate::regalloc::{Reg, RegCache, RegClass, RegSet};
 use kiln_assembler_x64::Assembler;
 use kiln_decoder::ValType;
+use smallvec::SmallVec;
 
 /// A value type as the baseline tier handles it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -82,6 +83,12 @@ impl Value {
 }
 
 /// The value stack and register cache of the code being emitted.
+///
+/// Which locals each register holds is indexed (`local_users`), so finding and spilling the
+/// users of a register costs the operands plus that register's locals, never all locals: a
+/// function with many locals compiles in time linear in its size. Entries below
+/// `num_locals` must change location only through [`ValueStack::set_loc`], [`ValueStack::spill_entry`]
+/// or a whole-state replacement followed by [`ValueStack::reset_regs`].
 #[derive(Clone, Debug, Default)]
 pub struct ValueStack {
     /// Entries, locals first.
@@ -90,6 +97,12 @@ pub struct ValueStack {
     pub regs: RegCache,
     /// The highest height reached (sizes the frame).
     pub max_height: usize,
+    /// How many entries at the bottom are locals (indexed in `local_users`).
+    num_locals: usize,
+    /// For each register (by [`Reg::index`]), the locals held in it, in no order.
+    local_users: [Vec<u32>; 32],
+    /// For each local in a register, its index in that register's `local_users` list.
+    user_slot: Vec<u32>,
 }
 
 impl ValueStack {
@@ -150,7 +163,15 @@ impl ValueStack {
         }
     }
 
-    /// Recomputes the register use counts from the entries (after replacing the state).
+    /// Declares the bottom `n` entries (already pushed) as the locals and indexes them.
+    /// Cost: O(n), once per function.
+    pub fn set_num_locals(&mut self, n: usize) {
+        self.num_locals = n;
+        self.reset_regs();
+    }
+
+    /// Recomputes the register use counts and the index of locals in registers from the
+    /// entries (after replacing the state). Cost: O(entries).
     pub fn reset_regs(&mut self) {
         self.regs.clear();
         for v in &self.values {
@@ -158,6 +179,45 @@ impl ValueStack {
                 self.regs.acquire(r);
             }
         }
+        for list in &mut self.local_users {
+            list.clear();
+        }
+        self.user_slot.resize(self.num_locals, 0);
+        for i in 0..self.num_locals.min(self.values.len()) {
+            if let Loc::Reg(r) = self.values[i].loc {
+                self.link(i, r);
+            }
+        }
+    }
+
+    fn link(&mut self, local: usize, r: Reg) {
+        let list = &mut self.local_users[r.index()];
+        self.user_slot[local] = list.len() as u32;
+        list.push(local as u32);
+    }
+
+    fn unlink(&mut self, local: usize, r: Reg) {
+        let list = &mut self.local_users[r.index()];
+        let slot = self.user_slot[local] as usize;
+        debug_assert_eq!(list[slot] as usize, local, "local index out of date");
+        list.swap_remove(slot);
+        if let Some(&moved) = list.get(slot) {
+            self.user_slot[moved as usize] = slot as u32;
+        }
+    }
+
+    /// Sets where entry `index` lives, keeping the index of locals in registers. Register
+    /// use counts are the caller's business. O(1).
+    pub fn set_loc(&mut self, index: usize, loc: Loc) {
+        if index < self.num_locals {
+            if let Loc::Reg(r) = self.values[index].loc {
+                self.unlink(index, r);
+            }
+            if let Loc::Reg(r) = loc {
+                self.link(index, r);
+            }
+        }
+        self.values[index].loc = loc;
     }
 
     /// Writes entry `index` to its slot if it is in a register.
@@ -166,24 +226,38 @@ impl ValueStack {
         if let Loc::Reg(r) = v.loc {
             masm::store(asm, v.kind, frame::slot(index), r);
             self.regs.release(r);
-            self.values[index].loc = Loc::Stack;
+            self.set_loc(index, Loc::Stack);
         }
     }
 
     /// Spills every entry held in a register (before calls: all cached registers are
-    /// caller-saved).
+    /// caller-saved), in position order. Cost: the locals in registers plus the operands.
     pub fn spill_all(&mut self, asm: &mut Assembler) {
         if !self.regs.any_used() {
             return;
         }
-        for i in 0..self.values.len() {
+        let mut locals: SmallVec<[u32; 16]> = SmallVec::new();
+        for list in &self.local_users {
+            locals.extend_from_slice(list);
+        }
+        locals.sort_unstable();
+        for i in locals {
+            self.spill_entry(asm, i as usize);
+        }
+        for i in self.num_locals..self.values.len() {
             self.spill_entry(asm, i);
         }
     }
 
-    /// Spills every entry that uses `reg`.
+    /// Spills every entry that uses `reg`, in position order. Cost: the locals in `reg`
+    /// plus the operands.
     pub fn spill_reg(&mut self, asm: &mut Assembler, reg: Reg) {
-        for i in 0..self.values.len() {
+        let mut locals: SmallVec<[u32; 8]> = SmallVec::from_slice(&self.local_users[reg.index()]);
+        locals.sort_unstable();
+        for i in locals {
+            self.spill_entry(asm, i as usize);
+        }
+        for i in self.num_locals..self.values.len() {
             if self.values[i].loc == Loc::Reg(reg) {
                 self.spill_entry(asm, i);
             }
@@ -191,26 +265,42 @@ impl ValueStack {
     }
 
     /// A register of `class` not in `exclude`, with one use owned by the caller. Spills the
-    /// deepest register whose every use is a stack entry when none is free.
+    /// deepest register whose every use is a stack entry when none is free. Cost: the
+    /// operands plus the locals in registers of `class`.
     pub fn alloc(&mut self, asm: &mut Assembler, class: RegClass, exclude: RegSet) -> Reg {
         if let Some(r) = self.regs.free(class, exclude) {
             self.regs.acquire(r);
             return r;
         }
-        let mut victim = None;
-        for v in &self.values {
-            if let Loc::Reg(r) = v.loc
-                && r.class() == class
-                && !exclude.contains(r)
-            {
-                let on_stack = self.values.iter().filter(|w| w.loc == Loc::Reg(r)).count();
-                if on_stack as u32 == self.regs.uses(r) {
-                    victim = Some(r);
-                    break;
-                }
+        // Per register: stack entries using it and the deepest such position.
+        let mut users = [0u32; 32];
+        let mut deepest = [usize::MAX; 32];
+        for (i, v) in self.values.iter().enumerate().skip(self.num_locals) {
+            if let Loc::Reg(r) = v.loc {
+                let k = r.index();
+                users[k] += 1;
+                deepest[k] = deepest[k].min(i);
             }
         }
-        let r = victim.expect("at most a few operands are in hand, so a register can be spilled");
+        let mut victim: Option<(usize, Reg)> = None;
+        for r in RegCache::candidates(class) {
+            let k = r.index();
+            let locals = &self.local_users[k];
+            let count = users[k] + locals.len() as u32;
+            if count == 0 || exclude.contains(r) || count != self.regs.uses(r) {
+                continue;
+            }
+            let pos = locals
+                .iter()
+                .map(|&i| i as usize)
+                .min()
+                .unwrap_or(deepest[k]);
+            if victim.is_none_or(|(p, _)| pos < p) {
+                victim = Some((pos, r));
+            }
+        }
+        let (_, r) =
+            victim.expect("at most a few operands are in hand, so a register can be spilled");
         self.spill_reg(asm, r);
         self.regs.acquire(r);
         r
@@ -218,12 +308,13 @@ impl ValueStack {
 
     /// Makes sure nothing on the stack uses `reg`: its stack users move to a free register
     /// outside `exclude`, or are spilled if none is free. Uses held by the caller remain.
+    /// Cost: the operands plus the locals in `reg`.
     pub fn evict(&mut self, asm: &mut Assembler, reg: Reg, exclude: RegSet) {
-        let users = self
-            .values
+        let operand_users = self.values[self.num_locals.min(self.values.len())..]
             .iter()
             .filter(|v| v.loc == Loc::Reg(reg))
-            .count() as u32;
+            .count();
+        let users = (operand_users + self.local_users[reg.index()].len()) as u32;
         if users == 0 {
             return;
         }
@@ -233,7 +324,19 @@ impl ValueStack {
         {
             Some(to) => {
                 masm::mov_reg(asm, to, reg);
-                for v in self.values.iter_mut().filter(|v| v.loc == Loc::Reg(reg)) {
+                // `to` has no use, so no local is in it: the list moves over whole and each
+                // local keeps its slot in it.
+                debug_assert!(self.local_users[to.index()].is_empty());
+                let locals = std::mem::take(&mut self.local_users[reg.index()]);
+                for &i in &locals {
+                    self.values[i as usize].loc = Loc::Reg(to);
+                }
+                self.local_users[to.index()] = locals;
+                let start = self.num_locals.min(self.values.len());
+                for v in self.values[start..]
+                    .iter_mut()
+                    .filter(|v| v.loc == Loc::Reg(reg))
+                {
                     v.loc = Loc::Reg(to);
                 }
                 for _ in 0..users {

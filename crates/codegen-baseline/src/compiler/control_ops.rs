@@ -355,10 +355,10 @@ impl FuncCompiler<'_> {
         match v.loc {
             Loc::Stack => {
                 masm::copy_mem(&mut self.asm, frame::slot(i), frame::slot(pos));
-                self.stack.values[i].loc = Loc::Stack;
+                self.stack.set_loc(i, Loc::Stack);
             }
             loc => {
-                self.stack.values[i].loc = loc;
+                self.stack.set_loc(i, loc);
                 if tee && let Loc::Reg(r) = loc {
                     self.stack.regs.acquire(r);
                 }
