@@ -99,10 +99,77 @@ pub struct ValueStack {
     pub max_height: usize,
     /// How many entries at the bottom are locals (indexed in `local_users`).
     num_locals: usize,
-    /// For each register (by [`Reg::index`]), the locals held in it, in no order.
-    local_users: [Vec<u32>; 32],
-    /// For each local in a register, its index in that register's `local_users` list.
-    user_slot: Vec<u32>,
+    /// For each register, the locals held in it.
+    local_users: LocalUsers,
+}
+
+/// For each register (by [`Reg::index`]), the locals held in it, as intrusive doubly linked
+/// lists over one array (no allocation per register, O(1) insertion and removal). Links hold
+/// `local + 1`, 0 ending a list.
+#[derive(Clone, Debug, Default)]
+struct LocalUsers {
+    /// First local of each register's list.
+    heads: [u32; 32],
+    /// Length of each register's list.
+    counts: [u32; 32],
+    /// `[previous, next]` of each local in a register.
+    links: Vec<[u32; 2]>,
+}
+
+impl LocalUsers {
+    /// Empties every list and sizes the links for `n` locals.
+    fn reset(&mut self, n: usize) {
+        self.heads = [0; 32];
+        self.counts = [0; 32];
+        self.links.clear();
+        self.links.resize(n, [0; 2]);
+    }
+
+    fn link(&mut self, local: usize, k: usize) {
+        let head = self.heads[k];
+        self.links[local] = [0, head];
+        if head != 0 {
+            self.links[head as usize - 1][0] = local as u32 + 1;
+        }
+        self.heads[k] = local as u32 + 1;
+        self.counts[k] += 1;
+    }
+
+    fn unlink(&mut self, local: usize, k: usize) {
+        let [prev, next] = self.links[local];
+        match prev {
+            0 => self.heads[k] = next,
+            p => self.links[p as usize - 1][1] = next,
+        }
+        if next != 0 {
+            self.links[next as usize - 1][0] = prev;
+        }
+        self.counts[k] -= 1;
+    }
+
+    /// The locals in register `k`, in no order.
+    fn iter(&self, k: usize) -> impl Iterator<Item = usize> + '_ {
+        let mut at = self.heads[k];
+        std::iter::from_fn(move || {
+            let local = at.checked_sub(1)? as usize;
+            at = self.links[local][1];
+            Some(local)
+        })
+    }
+
+    /// The locals in register `k`, sorted.
+    fn sorted(&self, k: usize) -> SmallVec<[u32; 8]> {
+        let mut v: SmallVec<[u32; 8]> = self.iter(k).map(|i| i as u32).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Moves the list of register `from` to register `to`, whose list is empty.
+    fn move_all(&mut self, from: usize, to: usize) {
+        debug_assert_eq!(self.counts[to], 0);
+        self.heads[to] = std::mem::take(&mut self.heads[from]);
+        self.counts[to] = std::mem::take(&mut self.counts[from]);
+    }
 }
 
 impl ValueStack {
@@ -179,10 +246,7 @@ impl ValueStack {
                 self.regs.acquire(r);
             }
         }
-        for list in &mut self.local_users {
-            list.clear();
-        }
-        self.user_slot.resize(self.num_locals, 0);
+        self.local_users.reset(self.num_locals);
         for i in 0..self.num_locals.min(self.values.len()) {
             if let Loc::Reg(r) = self.values[i].loc {
                 self.link(i, r);
@@ -191,19 +255,11 @@ impl ValueStack {
     }
 
     fn link(&mut self, local: usize, r: Reg) {
-        let list = &mut self.local_users[r.index()];
-        self.user_slot[local] = list.len() as u32;
-        list.push(local as u32);
+        self.local_users.link(local, r.index());
     }
 
     fn unlink(&mut self, local: usize, r: Reg) {
-        let list = &mut self.local_users[r.index()];
-        let slot = self.user_slot[local] as usize;
-        debug_assert_eq!(list[slot] as usize, local, "local index out of date");
-        list.swap_remove(slot);
-        if let Some(&moved) = list.get(slot) {
-            self.user_slot[moved as usize] = slot as u32;
-        }
+        self.local_users.unlink(local, r.index());
     }
 
     /// Sets where entry `index` lives, keeping the index of locals in registers. Register
@@ -237,8 +293,10 @@ impl ValueStack {
             return;
         }
         let mut locals: SmallVec<[u32; 16]> = SmallVec::new();
-        for list in &self.local_users {
-            locals.extend_from_slice(list);
+        for k in 0..32 {
+            if self.local_users.counts[k] != 0 {
+                locals.extend(self.local_users.iter(k).map(|i| i as u32));
+            }
         }
         locals.sort_unstable();
         for i in locals {
@@ -252,9 +310,7 @@ impl ValueStack {
     /// Spills every entry that uses `reg`, in position order. Cost: the locals in `reg`
     /// plus the operands.
     pub fn spill_reg(&mut self, asm: &mut Assembler, reg: Reg) {
-        let mut locals: SmallVec<[u32; 8]> = SmallVec::from_slice(&self.local_users[reg.index()]);
-        locals.sort_unstable();
-        for i in locals {
+        for i in self.local_users.sorted(reg.index()) {
             self.spill_entry(asm, i as usize);
         }
         for i in self.num_locals..self.values.len() {
@@ -285,16 +341,11 @@ impl ValueStack {
         let mut victim: Option<(usize, Reg)> = None;
         for r in RegCache::candidates(class) {
             let k = r.index();
-            let locals = &self.local_users[k];
-            let count = users[k] + locals.len() as u32;
+            let count = users[k] + self.local_users.counts[k];
             if count == 0 || exclude.contains(r) || count != self.regs.uses(r) {
                 continue;
             }
-            let pos = locals
-                .iter()
-                .map(|&i| i as usize)
-                .min()
-                .unwrap_or(deepest[k]);
+            let pos = self.local_users.iter(k).min().unwrap_or(deepest[k]);
             if victim.is_none_or(|(p, _)| pos < p) {
                 victim = Some((pos, r));
             }
@@ -314,7 +365,7 @@ impl ValueStack {
             .iter()
             .filter(|v| v.loc == Loc::Reg(reg))
             .count();
-        let users = (operand_users + self.local_users[reg.index()].len()) as u32;
+        let users = operand_users as u32 + self.local_users.counts[reg.index()];
         if users == 0 {
             return;
         }
@@ -326,12 +377,10 @@ impl ValueStack {
                 masm::mov_reg(asm, to, reg);
                 // `to` has no use, so no local is in it: the list moves over whole and each
                 // local keeps its slot in it.
-                debug_assert!(self.local_users[to.index()].is_empty());
-                let locals = std::mem::take(&mut self.local_users[reg.index()]);
-                for &i in &locals {
-                    self.values[i as usize].loc = Loc::Reg(to);
+                self.local_users.move_all(reg.index(), to.index());
+                for i in self.local_users.iter(to.index()) {
+                    self.values[i].loc = Loc::Reg(to);
                 }
-                self.local_users[to.index()] = locals;
                 let start = self.num_locals.min(self.values.len());
                 for v in self.values[start..]
                     .iter_mut()
