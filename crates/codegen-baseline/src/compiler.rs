@@ -133,6 +133,9 @@ pub(crate) struct FuncCompiler<'a> {
     /// Debug code: every value in its slot or constant at instruction boundaries, checks,
     /// and the side table.
     debug: Option<DebugState<'a>>,
+    /// Value-stack states no longer used (merge states, else states, replaced stacks),
+    /// empty, kept to be reused instead of allocating one per block.
+    spare_states: Vec<Vec<Value>>,
 }
 
 impl<'a> FuncCompiler<'a> {
@@ -175,6 +178,7 @@ impl<'a> FuncCompiler<'a> {
             next_is_branch: false,
             pending_cond: None,
             debug: None,
+            spare_states: Vec::new(),
         })
     }
 
@@ -204,6 +208,7 @@ impl<'a> FuncCompiler<'a> {
                 break_stub: None,
             });
         }
+        self.stack.values.reserve(local_kinds.len() + 16);
         self.prologue(&ty, &local_kinds)?;
         let mut ops = body.get_operators_reader()?;
         while !ops.eof() {
