@@ -104,6 +104,27 @@ struct DebugState<'a> {
     break_stub: Option<Label>,
 }
 
+/// Allocations a thread keeps from one compilation to the next: the code buffer (the code
+/// is copied out at its exact size) and value-stack vectors. Taken at the start of a
+/// compilation and put back at its end; a failed compilation drops them.
+#[derive(Default)]
+struct Scratch {
+    code: Vec<u8>,
+    values: Vec<Value>,
+    spare_states: Vec<Vec<Value>>,
+}
+
+/// Buffers larger than this are freed rather than kept for the next function.
+const SCRATCH_CODE_LIMIT: usize = 64 << 20;
+/// State vectors with room for more values than this are freed rather than kept.
+const SCRATCH_STATE_LIMIT: usize = 4096;
+/// At most this many spare state vectors are kept.
+const SCRATCH_STATES_LIMIT: usize = 64;
+
+thread_local! {
+    static THREAD_SCRATCH: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
+}
+
 /// The state of one function's compilation.
 pub(crate) struct FuncCompiler<'a> {
     module: &'a Module,
@@ -155,13 +176,17 @@ impl<'a> FuncCompiler<'a> {
         // Rejects v128 parameters before any code is emitted.
         kinds(ty.params(), offset)?;
         let results = kinds(ty.results(), offset)?;
+        let scratch = THREAD_SCRATCH.with(|s| s.take()).unwrap_or_default();
+        let mut stack = ValueStack::default();
+        stack.values = scratch.values;
+        stack.values.clear();
         Ok(FuncCompiler {
             module,
             layout,
             opts,
             func_index,
-            asm: Assembler::with_capacity(range.len() * 4 + 64),
-            stack: ValueStack::default(),
+            asm: Assembler::with_buffer(scratch.code, range.len() * 4 + 64),
+            stack,
             control: Vec::new(),
             num_locals: 0,
             reachable: true,
@@ -178,7 +203,7 @@ impl<'a> FuncCompiler<'a> {
             next_is_branch: false,
             pending_cond: None,
             debug: None,
-            spare_states: Vec::new(),
+            spare_states: scratch.spare_states,
         })
     }
 
@@ -586,10 +611,27 @@ impl<'a> FuncCompiler<'a> {
         }
         let frame_size = frame::frame_size(self.stack.max_height);
         self.asm.patch_i32(self.frame_patch, frame_size as i32);
-        let code = self
+        let buffer = self
             .asm
             .finish()
             .map_err(|e| CompileError::Internal(e.to_string()))?;
+        let code = buffer.clone();
+        let mut spare_states = self.spare_states;
+        spare_states.retain(|v| v.capacity() <= SCRATCH_STATE_LIMIT);
+        spare_states.truncate(SCRATCH_STATES_LIMIT);
+        let mut values = self.stack.values;
+        if values.capacity() > SCRATCH_STATE_LIMIT {
+            values = Vec::new();
+        }
+        if buffer.capacity() <= SCRATCH_CODE_LIMIT {
+            THREAD_SCRATCH.with(|s| {
+                s.set(Some(Scratch {
+                    code: buffer,
+                    values,
+                    spare_states,
+                }))
+            });
+        }
         Ok(CompiledFunction {
             code,
             relocations: self.relocations,
