@@ -4,9 +4,12 @@
 use kiln_codegen_baseline::{CompileOptions, compile_function};
 use std::time::{Duration, Instant};
 
-fn body(blocks: usize) -> String {
-    let mut s = String::from(
-        "(module (memory 1) (func $g (param i32) (result i32) (local.get 0))\n(func (param i32 i64) (result i32) (local i32 i64 f64)\n",
+/// `blocks` blocks with loads, branches, calls and ifs, in a function with `extra` more
+/// locals (which every merge state carries).
+fn body_with_locals(blocks: usize, extra: usize) -> String {
+    let mut s = format!(
+        "(module (memory 1) (func $g (param i32) (result i32) (local.get 0))\n(func (param i32 i64) (result i32) (local i32 i64 f64) (local{})\n",
+        " i64".repeat(extra)
     );
     for i in 0..blocks {
         s += &format!(
@@ -21,7 +24,11 @@ fn body(blocks: usize) -> String {
 }
 
 fn time(blocks: usize) -> Duration {
-    let wasm = wat::parse_str(body(blocks)).unwrap();
+    time_with_locals(blocks, 0)
+}
+
+fn time_with_locals(blocks: usize, extra: usize) -> Duration {
+    let wasm = wat::parse_str(body_with_locals(blocks, extra)).unwrap();
     let module = kiln_decoder::decode(&wasm, &Default::default()).unwrap();
     let opts = CompileOptions::default();
     let mut best = Duration::MAX;
@@ -42,6 +49,19 @@ fn compile_time_is_linear_in_body_size() {
     assert!(
         large < small * 25,
         "500 blocks: {small:?}, 5000 blocks: {large:?}"
+    );
+}
+
+/// With many locals too, the cost of each block stays fixed as the body grows (merge
+/// states cost the locals once per join, nothing more).
+#[test]
+fn compile_time_is_linear_in_body_size_with_many_locals() {
+    let small = time_with_locals(300, 200);
+    let large = time_with_locals(3000, 200);
+    eprintln!("300 blocks: {small:?}, 3000 blocks: {large:?}");
+    assert!(
+        large < small * 25,
+        "300 blocks: {small:?}, 3000 blocks: {large:?}"
     );
 }
 
