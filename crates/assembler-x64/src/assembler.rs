@@ -136,6 +136,18 @@ impl Assembler {
         }
     }
 
+    /// An empty assembler writing into `buf` (cleared first, then grown to room for `bytes`
+    /// bytes): reusing the buffer a previous [`Assembler::finish`] returned saves its
+    /// allocation and page faults.
+    pub fn with_buffer(mut buf: Vec<u8>, bytes: usize) -> Assembler {
+        buf.clear();
+        buf.reserve(bytes);
+        Assembler {
+            buf,
+            ..Assembler::default()
+        }
+    }
+
     /// The offset at which the next instruction will start. Record it before emitting an
     /// instruction to build trap-site or source-position tables.
     pub fn pc_offset(&self) -> usize {

@@ -431,3 +431,29 @@ fn a_foreign_label_panics_with_a_clear_message() {
     let l = b.new_label();
     a.jmp(l);
 }
+
+/// Code assembled into a reused buffer (old bytes, labels and constants of another piece of
+/// code) is the same as code assembled fresh.
+#[test]
+fn a_reused_buffer_starts_empty() {
+    let emit = |a: &mut Assembler| {
+        let l = a.new_label();
+        a.jcc(Cond::E, l);
+        a.mov_ri(Size::S32, RAX, 7);
+        a.bind(l);
+        a.ret();
+    };
+    let mut first = Assembler::new();
+    first.mov_ri(Size::S64, RCX, 0x1234_5678_9abc);
+    first.push_r(RBP);
+    let old = first.finish().unwrap();
+    let old_len = old.len();
+    let mut reused = Assembler::with_buffer(old, 64);
+    assert_eq!(reused.pc_offset(), 0);
+    emit(&mut reused);
+    let mut fresh = Assembler::new();
+    emit(&mut fresh);
+    let (reused, fresh) = (reused.finish().unwrap(), fresh.finish().unwrap());
+    assert_eq!(reused, fresh);
+    assert!(reused.capacity() >= 64 && old_len > 0);
+}

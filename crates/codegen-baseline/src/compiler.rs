@@ -104,6 +104,27 @@ struct DebugState<'a> {
     break_stub: Option<Label>,
 }
 
+/// Allocations a thread keeps from one compilation to the next: the code buffer (the code
+/// is copied out at its exact size) and value-stack vectors. Taken at the start of a
+/// compilation and put back at its end; a failed compilation drops them.
+#[derive(Default)]
+struct Scratch {
+    code: Vec<u8>,
+    values: Vec<Value>,
+    spare_states: Vec<Vec<Value>>,
+}
+
+/// Buffers larger than this are freed rather than kept for the next function.
+const SCRATCH_CODE_LIMIT: usize = 64 << 20;
+/// State vectors with room for more values than this are freed rather than kept.
+const SCRATCH_STATE_LIMIT: usize = 4096;
+/// At most this many spare state vectors are kept.
+const SCRATCH_STATES_LIMIT: usize = 64;
+
+thread_local! {
+    static THREAD_SCRATCH: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
+}
+
 /// The state of one function's compilation.
 pub(crate) struct FuncCompiler<'a> {
     module: &'a Module,
@@ -133,6 +154,9 @@ pub(crate) struct FuncCompiler<'a> {
     /// Debug code: every value in its slot or constant at instruction boundaries, checks,
     /// and the side table.
     debug: Option<DebugState<'a>>,
+    /// Value-stack states no longer used (merge states, else states, replaced stacks),
+    /// empty, kept to be reused instead of allocating one per block.
+    spare_states: Vec<Vec<Value>>,
 }
 
 impl<'a> FuncCompiler<'a> {
@@ -152,13 +176,17 @@ impl<'a> FuncCompiler<'a> {
         // Rejects v128 parameters before any code is emitted.
         kinds(ty.params(), offset)?;
         let results = kinds(ty.results(), offset)?;
+        let scratch = THREAD_SCRATCH.with(|s| s.take()).unwrap_or_default();
+        let mut stack = ValueStack::default();
+        stack.values = scratch.values;
+        stack.values.clear();
         Ok(FuncCompiler {
             module,
             layout,
             opts,
             func_index,
-            asm: Assembler::with_capacity(range.len() * 4 + 64),
-            stack: ValueStack::default(),
+            asm: Assembler::with_buffer(scratch.code, range.len() * 4 + 64),
+            stack,
             control: Vec::new(),
             num_locals: 0,
             reachable: true,
@@ -175,6 +203,7 @@ impl<'a> FuncCompiler<'a> {
             next_is_branch: false,
             pending_cond: None,
             debug: None,
+            spare_states: scratch.spare_states,
         })
     }
 
@@ -204,6 +233,7 @@ impl<'a> FuncCompiler<'a> {
                 break_stub: None,
             });
         }
+        self.stack.values.reserve(local_kinds.len() + 16);
         self.prologue(&ty, &local_kinds)?;
         let mut ops = body.get_operators_reader()?;
         while !ops.eof() {
@@ -327,6 +357,7 @@ impl<'a> FuncCompiler<'a> {
             }
             self.stack.push(Value { kind, loc })?;
         }
+        self.stack.set_num_locals(self.num_locals);
         self.control.push(Control {
             kind: ControlKind::Function,
             label: self.asm.new_label(),
@@ -360,7 +391,7 @@ impl<'a> FuncCompiler<'a> {
             Loc::Reg(_) => self.stack.spill_entry(&mut self.asm, i),
             Loc::Const(c) => {
                 masm::store_const(&mut self.asm, v.kind, frame::slot(i), c);
-                self.stack.values[i].loc = Loc::Stack;
+                self.stack.set_loc(i, Loc::Stack);
             }
             Loc::Stack => {}
         }
@@ -580,10 +611,27 @@ impl<'a> FuncCompiler<'a> {
         }
         let frame_size = frame::frame_size(self.stack.max_height);
         self.asm.patch_i32(self.frame_patch, frame_size as i32);
-        let code = self
+        let buffer = self
             .asm
             .finish()
             .map_err(|e| CompileError::Internal(e.to_string()))?;
+        let code = buffer.clone();
+        let mut spare_states = self.spare_states;
+        spare_states.retain(|v| v.capacity() <= SCRATCH_STATE_LIMIT);
+        spare_states.truncate(SCRATCH_STATES_LIMIT);
+        let mut values = self.stack.values;
+        if values.capacity() > SCRATCH_STATE_LIMIT {
+            values = Vec::new();
+        }
+        if buffer.capacity() <= SCRATCH_CODE_LIMIT {
+            THREAD_SCRATCH.with(|s| {
+                s.set(Some(Scratch {
+                    code: buffer,
+                    values,
+                    spare_states,
+                }))
+            });
+        }
         Ok(CompiledFunction {
             code,
             relocations: self.relocations,

@@ -95,23 +95,40 @@ pub fn merge_target(
     num_locals: usize,
     debug: bool,
 ) -> Vec<Value> {
+    let mut target = Vec::with_capacity(base + arity);
+    merge_target_into(&mut target, source, base, arity, num_locals, debug);
+    target
+}
+
+/// [`merge_target`] written into `target` (cleared first), so its allocation can be reused.
+pub fn merge_target_into(
+    target: &mut Vec<Value>,
+    source: &[Value],
+    base: usize,
+    arity: usize,
+    num_locals: usize,
+    debug: bool,
+) {
+    target.clear();
+    target.reserve(base + arity);
     if debug {
-        return source[..base]
-            .iter()
-            .enumerate()
-            .chain(source[source.len() - arity..].iter().enumerate())
-            .enumerate()
-            .map(|(k, (pos, v))| {
-                let loc = match v.loc {
-                    Loc::Const(c) if k < base && pos >= num_locals => Loc::Const(c),
-                    _ => Loc::Stack,
-                };
-                Value { kind: v.kind, loc }
-            })
-            .collect();
+        target.extend(
+            source[..base]
+                .iter()
+                .enumerate()
+                .chain(source[source.len() - arity..].iter().enumerate())
+                .enumerate()
+                .map(|(k, (pos, v))| {
+                    let loc = match v.loc {
+                        Loc::Const(c) if k < base && pos >= num_locals => Loc::Const(c),
+                        _ => Loc::Stack,
+                    };
+                    Value { kind: v.kind, loc }
+                }),
+        );
+        return;
     }
     let mut used = RegSet::EMPTY;
-    let mut target = Vec::with_capacity(base + arity);
     let top = source.len() - arity;
     let take_reg = |v: &Value, used: &mut RegSet| -> Option<Loc> {
         match v.loc {
@@ -157,7 +174,6 @@ pub fn merge_target(
             target[i].loc = Loc::Reg(r);
         }
     }
-    target
 }
 
 /// Emits the moves taking the values of `source` to `target` (a merge state of length
@@ -180,7 +196,7 @@ pub fn transfer(
             masm::copy_mem(asm, frame::slot(base + i), frame::slot(top + i));
         }
     }
-    let mut moves = Vec::new();
+    let mut moves: SmallVec<[Move; 16]> = SmallVec::new();
     for (pos, t) in target.iter().enumerate() {
         let v = if pos < base {
             source[pos]

@@ -17,8 +17,9 @@
 //! assert!(!compiled.code.is_empty());
 //! ```
 //!
-//! Functions compile independently and the compiler holds no global state: compile them on
-//! as many threads as wanted, sharing one [`CompileEnv`] per module.
+//! Functions compile independently and the compiler holds no global state (each thread keeps
+//! its last code buffer and value-stack vectors to reuse for its next function): compile
+//! them on as many threads as wanted, sharing one [`CompileEnv`] per module.
 //!
 //! Debug code ([`CompileOptions::debug`], [`DebugOptions`]) keeps every value where a
 //! debugger can find it at each instruction boundary, calls `BuiltinId::DebugBreak` where

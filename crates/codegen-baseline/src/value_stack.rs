@@ -12,6 +12,7 @@ use crate::masm::{self, Src};
 use crate::regalloc::{Reg, RegCache, RegClass, RegSet};
 use kiln_assembler_x64::Assembler;
 use kiln_decoder::ValType;
+use smallvec::SmallVec;
 
 /// A value type as the baseline tier handles it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -82,6 +83,12 @@ impl Value {
 }
 
 /// The value stack and register cache of the code being emitted.
+///
+/// Which locals each register holds is indexed (`local_users`), so finding and spilling the
+/// users of a register costs the operands plus that register's locals, never all locals: a
+/// function with many locals compiles in time linear in its size. Entries below
+/// `num_locals` must change location only through [`ValueStack::set_loc`], [`ValueStack::spill_entry`]
+/// or a whole-state replacement followed by [`ValueStack::reset_regs`].
 #[derive(Clone, Debug, Default)]
 pub struct ValueStack {
     /// Entries, locals first.
@@ -90,6 +97,79 @@ pub struct ValueStack {
     pub regs: RegCache,
     /// The highest height reached (sizes the frame).
     pub max_height: usize,
+    /// How many entries at the bottom are locals (indexed in `local_users`).
+    num_locals: usize,
+    /// For each register, the locals held in it.
+    local_users: LocalUsers,
+}
+
+/// For each register (by [`Reg::index`]), the locals held in it, as intrusive doubly linked
+/// lists over one array (no allocation per register, O(1) insertion and removal). Links hold
+/// `local + 1`, 0 ending a list.
+#[derive(Clone, Debug, Default)]
+struct LocalUsers {
+    /// First local of each register's list.
+    heads: [u32; 32],
+    /// Length of each register's list.
+    counts: [u32; 32],
+    /// `[previous, next]` of each local in a register.
+    links: Vec<[u32; 2]>,
+}
+
+impl LocalUsers {
+    /// Empties every list and sizes the links for `n` locals.
+    fn reset(&mut self, n: usize) {
+        self.heads = [0; 32];
+        self.counts = [0; 32];
+        self.links.clear();
+        self.links.resize(n, [0; 2]);
+    }
+
+    fn link(&mut self, local: usize, k: usize) {
+        let head = self.heads[k];
+        self.links[local] = [0, head];
+        if head != 0 {
+            self.links[head as usize - 1][0] = local as u32 + 1;
+        }
+        self.heads[k] = local as u32 + 1;
+        self.counts[k] += 1;
+    }
+
+    fn unlink(&mut self, local: usize, k: usize) {
+        let [prev, next] = self.links[local];
+        match prev {
+            0 => self.heads[k] = next,
+            p => self.links[p as usize - 1][1] = next,
+        }
+        if next != 0 {
+            self.links[next as usize - 1][0] = prev;
+        }
+        self.counts[k] -= 1;
+    }
+
+    /// The locals in register `k`, in no order.
+    fn iter(&self, k: usize) -> impl Iterator<Item = usize> + '_ {
+        let mut at = self.heads[k];
+        std::iter::from_fn(move || {
+            let local = at.checked_sub(1)? as usize;
+            at = self.links[local][1];
+            Some(local)
+        })
+    }
+
+    /// The locals in register `k`, sorted.
+    fn sorted(&self, k: usize) -> SmallVec<[u32; 8]> {
+        let mut v: SmallVec<[u32; 8]> = self.iter(k).map(|i| i as u32).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Moves the list of register `from` to register `to`, whose list is empty.
+    fn move_all(&mut self, from: usize, to: usize) {
+        debug_assert_eq!(self.counts[to], 0);
+        self.heads[to] = std::mem::take(&mut self.heads[from]);
+        self.counts[to] = std::mem::take(&mut self.counts[from]);
+    }
 }
 
 impl ValueStack {
@@ -150,7 +230,15 @@ impl ValueStack {
         }
     }
 
-    /// Recomputes the register use counts from the entries (after replacing the state).
+    /// Declares the bottom `n` entries (already pushed) as the locals and indexes them.
+    /// Cost: O(n), once per function.
+    pub fn set_num_locals(&mut self, n: usize) {
+        self.num_locals = n;
+        self.reset_regs();
+    }
+
+    /// Recomputes the register use counts and the index of locals in registers from the
+    /// entries (after replacing the state). Cost: O(entries).
     pub fn reset_regs(&mut self) {
         self.regs.clear();
         for v in &self.values {
@@ -158,6 +246,34 @@ impl ValueStack {
                 self.regs.acquire(r);
             }
         }
+        self.local_users.reset(self.num_locals);
+        for i in 0..self.num_locals.min(self.values.len()) {
+            if let Loc::Reg(r) = self.values[i].loc {
+                self.link(i, r);
+            }
+        }
+    }
+
+    fn link(&mut self, local: usize, r: Reg) {
+        self.local_users.link(local, r.index());
+    }
+
+    fn unlink(&mut self, local: usize, r: Reg) {
+        self.local_users.unlink(local, r.index());
+    }
+
+    /// Sets where entry `index` lives, keeping the index of locals in registers. Register
+    /// use counts are the caller's business. O(1).
+    pub fn set_loc(&mut self, index: usize, loc: Loc) {
+        if index < self.num_locals {
+            if let Loc::Reg(r) = self.values[index].loc {
+                self.unlink(index, r);
+            }
+            if let Loc::Reg(r) = loc {
+                self.link(index, r);
+            }
+        }
+        self.values[index].loc = loc;
     }
 
     /// Writes entry `index` to its slot if it is in a register.
@@ -166,24 +282,38 @@ impl ValueStack {
         if let Loc::Reg(r) = v.loc {
             masm::store(asm, v.kind, frame::slot(index), r);
             self.regs.release(r);
-            self.values[index].loc = Loc::Stack;
+            self.set_loc(index, Loc::Stack);
         }
     }
 
     /// Spills every entry held in a register (before calls: all cached registers are
-    /// caller-saved).
+    /// caller-saved), in position order. Cost: the locals in registers plus the operands.
     pub fn spill_all(&mut self, asm: &mut Assembler) {
         if !self.regs.any_used() {
             return;
         }
-        for i in 0..self.values.len() {
+        let mut locals: SmallVec<[u32; 16]> = SmallVec::new();
+        for k in 0..32 {
+            if self.local_users.counts[k] != 0 {
+                locals.extend(self.local_users.iter(k).map(|i| i as u32));
+            }
+        }
+        locals.sort_unstable();
+        for i in locals {
+            self.spill_entry(asm, i as usize);
+        }
+        for i in self.num_locals..self.values.len() {
             self.spill_entry(asm, i);
         }
     }
 
-    /// Spills every entry that uses `reg`.
+    /// Spills every entry that uses `reg`, in position order. Cost: the locals in `reg`
+    /// plus the operands.
     pub fn spill_reg(&mut self, asm: &mut Assembler, reg: Reg) {
-        for i in 0..self.values.len() {
+        for i in self.local_users.sorted(reg.index()) {
+            self.spill_entry(asm, i as usize);
+        }
+        for i in self.num_locals..self.values.len() {
             if self.values[i].loc == Loc::Reg(reg) {
                 self.spill_entry(asm, i);
             }
@@ -191,26 +321,37 @@ impl ValueStack {
     }
 
     /// A register of `class` not in `exclude`, with one use owned by the caller. Spills the
-    /// deepest register whose every use is a stack entry when none is free.
+    /// deepest register whose every use is a stack entry when none is free. Cost: the
+    /// operands plus the locals in registers of `class`.
     pub fn alloc(&mut self, asm: &mut Assembler, class: RegClass, exclude: RegSet) -> Reg {
         if let Some(r) = self.regs.free(class, exclude) {
             self.regs.acquire(r);
             return r;
         }
-        let mut victim = None;
-        for v in &self.values {
-            if let Loc::Reg(r) = v.loc
-                && r.class() == class
-                && !exclude.contains(r)
-            {
-                let on_stack = self.values.iter().filter(|w| w.loc == Loc::Reg(r)).count();
-                if on_stack as u32 == self.regs.uses(r) {
-                    victim = Some(r);
-                    break;
-                }
+        // Per register: stack entries using it and the deepest such position.
+        let mut users = [0u32; 32];
+        let mut deepest = [usize::MAX; 32];
+        for (i, v) in self.values.iter().enumerate().skip(self.num_locals) {
+            if let Loc::Reg(r) = v.loc {
+                let k = r.index();
+                users[k] += 1;
+                deepest[k] = deepest[k].min(i);
             }
         }
-        let r = victim.expect("at most a few operands are in hand, so a register can be spilled");
+        let mut victim: Option<(usize, Reg)> = None;
+        for r in RegCache::candidates(class) {
+            let k = r.index();
+            let count = users[k] + self.local_users.counts[k];
+            if count == 0 || exclude.contains(r) || count != self.regs.uses(r) {
+                continue;
+            }
+            let pos = self.local_users.iter(k).min().unwrap_or(deepest[k]);
+            if victim.is_none_or(|(p, _)| pos < p) {
+                victim = Some((pos, r));
+            }
+        }
+        let (_, r) =
+            victim.expect("at most a few operands are in hand, so a register can be spilled");
         self.spill_reg(asm, r);
         self.regs.acquire(r);
         r
@@ -218,12 +359,13 @@ impl ValueStack {
 
     /// Makes sure nothing on the stack uses `reg`: its stack users move to a free register
     /// outside `exclude`, or are spilled if none is free. Uses held by the caller remain.
+    /// Cost: the operands plus the locals in `reg`.
     pub fn evict(&mut self, asm: &mut Assembler, reg: Reg, exclude: RegSet) {
-        let users = self
-            .values
+        let operand_users = self.values[self.num_locals.min(self.values.len())..]
             .iter()
             .filter(|v| v.loc == Loc::Reg(reg))
-            .count() as u32;
+            .count();
+        let users = operand_users as u32 + self.local_users.counts[reg.index()];
         if users == 0 {
             return;
         }
@@ -233,7 +375,17 @@ impl ValueStack {
         {
             Some(to) => {
                 masm::mov_reg(asm, to, reg);
-                for v in self.values.iter_mut().filter(|v| v.loc == Loc::Reg(reg)) {
+                // `to` has no use, so no local is in it: the list moves over whole and each
+                // local keeps its slot in it.
+                self.local_users.move_all(reg.index(), to.index());
+                for i in self.local_users.iter(to.index()) {
+                    self.values[i].loc = Loc::Reg(to);
+                }
+                let start = self.num_locals.min(self.values.len());
+                for v in self.values[start..]
+                    .iter_mut()
+                    .filter(|v| v.loc == Loc::Reg(reg))
+                {
                     v.loc = Loc::Reg(to);
                 }
                 for _ in 0..users {

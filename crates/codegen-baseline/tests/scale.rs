@@ -4,9 +4,12 @@
 use kiln_codegen_baseline::{CompileOptions, compile_function};
 use std::time::{Duration, Instant};
 
-fn body(blocks: usize) -> String {
-    let mut s = String::from(
-        "(module (memory 1) (func $g (param i32) (result i32) (local.get 0))\n(func (param i32 i64) (result i32) (local i32 i64 f64)\n",
+/// `blocks` blocks with loads, branches, calls and ifs, in a function with `extra` more
+/// locals (which every merge state carries).
+fn body_with_locals(blocks: usize, extra: usize) -> String {
+    let mut s = format!(
+        "(module (memory 1) (func $g (param i32) (result i32) (local.get 0))\n(func (param i32 i64) (result i32) (local i32 i64 f64) (local{})\n",
+        " i64".repeat(extra)
     );
     for i in 0..blocks {
         s += &format!(
@@ -21,7 +24,11 @@ fn body(blocks: usize) -> String {
 }
 
 fn time(blocks: usize) -> Duration {
-    let wasm = wat::parse_str(body(blocks)).unwrap();
+    time_with_locals(blocks, 0)
+}
+
+fn time_with_locals(blocks: usize, extra: usize) -> Duration {
+    let wasm = wat::parse_str(body_with_locals(blocks, extra)).unwrap();
     let module = kiln_decoder::decode(&wasm, &Default::default()).unwrap();
     let opts = CompileOptions::default();
     let mut best = Duration::MAX;
@@ -43,6 +50,66 @@ fn compile_time_is_linear_in_body_size() {
         large < small * 25,
         "500 blocks: {small:?}, 5000 blocks: {large:?}"
     );
+}
+
+/// With many locals too, the cost of each block stays fixed as the body grows (merge
+/// states cost the locals once per join, nothing more).
+#[test]
+fn compile_time_is_linear_in_body_size_with_many_locals() {
+    let small = time_with_locals(300, 200);
+    let large = time_with_locals(3000, 200);
+    eprintln!("300 blocks: {small:?}, 3000 blocks: {large:?}");
+    assert!(
+        large < small * 25,
+        "300 blocks: {small:?}, 3000 blocks: {large:?}"
+    );
+}
+
+/// A function with `n` locals whose body updates each of them once and calls a function
+/// every 16 locals: registers run out after a few locals, so most instructions spill, and
+/// every call spills all registers.
+fn locals_body(n: usize) -> String {
+    let mut s = format!(
+        "(module (func $g (param i32) (result i32) (local.get 0))
+         (func (param i32) (result i32) (local i32 i64) (local{})\n",
+        " i32".repeat(n)
+    );
+    for k in 0..n {
+        let l = 3 + k;
+        s += &format!(
+            "(local.set {l} (i32.add (local.get 0) (i32.const {k})))
+             (local.set 1 (i32.add (local.get 1) (local.get {l})))\n"
+        );
+        if k % 16 == 15 {
+            s += &format!("(local.set 1 (call $g (local.get {l})))\n");
+        }
+    }
+    s + "(local.get 1)))"
+}
+
+fn locals_time(n: usize) -> Duration {
+    let wasm = wat::parse_str(locals_body(n)).unwrap();
+    let module = kiln_decoder::decode(&wasm, &Default::default()).unwrap();
+    let opts = CompileOptions::default();
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let f = compile_function(&module, 1, &opts).unwrap();
+        best = best.min(t.elapsed());
+        assert!(f.code.len() > n * 10);
+    }
+    best
+}
+
+/// Normal code costs no more per instruction in a function with many locals: spilling a
+/// register, or all of them around a call, must not visit every local (that would make this
+/// quadratic: 10,000 locals took 300 ms, 30,000 took 3 s).
+#[test]
+fn compile_time_is_linear_with_many_locals() {
+    let small = locals_time(1000);
+    let large = locals_time(10000);
+    eprintln!("1000 locals: {small:?}, 10000 locals: {large:?}");
+    assert!(large < small * 25, "1000: {small:?}, 10000: {large:?}");
 }
 
 /// A function with `n` locals whose body updates each of them once, as stepping debug code.

@@ -47,7 +47,9 @@ impl FuncCompiler<'_> {
 
     pub(super) fn visit_loop(&mut self, bt: BlockType) -> Result<()> {
         let mut c = self.new_control(bt, ControlKind::Loop)?;
-        let merge = control::merge_target(
+        let mut merge = self.spare_state();
+        control::merge_target_into(
+            &mut merge,
             &self.stack.values,
             c.base,
             c.params.len(),
@@ -79,25 +81,41 @@ impl FuncCompiler<'_> {
         let cond = self.branch_condition();
         let else_label = self.asm.new_label();
         self.asm.jcc(cond.invert(), else_label);
+        let mut else_state = self.spare_state();
+        else_state.extend_from_slice(&self.stack.values);
         let kind = ControlKind::If {
             else_label,
-            else_state: self.stack.values.clone(),
+            else_state,
         };
         let c = self.new_control(bt, kind)?;
         self.control.push(c);
         Ok(())
     }
 
+    /// An empty state vector, reusing a spare one's allocation if any.
+    fn spare_state(&mut self) -> Vec<Value> {
+        self.spare_states.pop().unwrap_or_default()
+    }
+
+    /// Keeps `state`'s allocation for [`Self::spare_state`].
+    fn recycle_state(&mut self, mut state: Vec<Value>) {
+        state.clear();
+        self.spare_states.push(state);
+    }
+
     /// Makes sure control frame `c` has a merge state, taking it from the current state.
-    fn ensure_merge(&self, c: &mut Control) {
+    fn ensure_merge(&mut self, c: &mut Control) {
         if c.merge.is_none() {
-            c.merge = Some(control::merge_target(
+            let mut merge = self.spare_state();
+            control::merge_target_into(
+                &mut merge,
                 &self.stack.values,
                 c.base,
                 c.branch_arity(),
                 self.num_locals,
                 self.debug.is_some(),
-            ));
+            );
+            c.merge = Some(merge);
         }
     }
 
@@ -110,7 +128,8 @@ impl FuncCompiler<'_> {
     }
 
     fn adopt(&mut self, state: Vec<Value>) {
-        self.stack.values = state;
+        let old = std::mem::replace(&mut self.stack.values, state);
+        self.recycle_state(old);
         self.stack.reset_regs();
     }
 
@@ -145,7 +164,11 @@ impl FuncCompiler<'_> {
                 }
                 self.reachable = false;
             }
-            ControlKind::Loop => {}
+            ControlKind::Loop => {
+                if let Some(m) = c.merge.take() {
+                    self.recycle_state(m);
+                }
+            }
             ControlKind::If {
                 else_label,
                 else_state,
@@ -187,8 +210,10 @@ impl FuncCompiler<'_> {
     /// Gives frame `i` of the control stack a merge state if it has none.
     fn ensure_merge_at(&mut self, i: usize) {
         if self.control[i].merge.is_none() {
+            let mut m = self.spare_state();
             let c = &self.control[i];
-            let m = control::merge_target(
+            control::merge_target_into(
+                &mut m,
                 &self.stack.values,
                 c.base,
                 c.branch_arity(),
@@ -355,10 +380,10 @@ impl FuncCompiler<'_> {
         match v.loc {
             Loc::Stack => {
                 masm::copy_mem(&mut self.asm, frame::slot(i), frame::slot(pos));
-                self.stack.values[i].loc = Loc::Stack;
+                self.stack.set_loc(i, Loc::Stack);
             }
             loc => {
-                self.stack.values[i].loc = loc;
+                self.stack.set_loc(i, loc);
                 if tee && let Loc::Reg(r) = loc {
                     self.stack.regs.acquire(r);
                 }
