@@ -41,13 +41,17 @@ fn time_with_locals(blocks: usize, extra: usize) -> Duration {
     best
 }
 
+/// Ten times the input may cost at most this many times the time: linear is 10, quadratic
+/// 100; the margin absorbs a loaded machine (best-of-several timings already help).
+const LINEAR_LIMIT: u32 = 40;
+
 #[test]
 fn compile_time_is_linear_in_body_size() {
     let small = time(500);
     let large = time(5000);
     eprintln!("500 blocks: {small:?}, 5000 blocks: {large:?}");
     assert!(
-        large < small * 25,
+        large < small * LINEAR_LIMIT,
         "500 blocks: {small:?}, 5000 blocks: {large:?}"
     );
 }
@@ -60,7 +64,7 @@ fn compile_time_is_linear_in_body_size_with_many_locals() {
     let large = time_with_locals(3000, 200);
     eprintln!("300 blocks: {small:?}, 3000 blocks: {large:?}");
     assert!(
-        large < small * 25,
+        large < small * LINEAR_LIMIT,
         "300 blocks: {small:?}, 3000 blocks: {large:?}"
     );
 }
@@ -109,7 +113,7 @@ fn compile_time_is_linear_with_many_locals() {
     let small = locals_time(1000);
     let large = locals_time(10000);
     eprintln!("1000 locals: {small:?}, 10000 locals: {large:?}");
-    assert!(large < small * 25, "1000: {small:?}, 10000: {large:?}");
+    assert!(large < small * LINEAR_LIMIT, "1000: {small:?}, 10000: {large:?}");
 }
 
 /// A function with `n` locals whose body updates each of them once, as stepping debug code.
@@ -158,7 +162,7 @@ fn debug_code_is_linear_with_many_locals() {
     let (small, small_bytes, small_entries) = debug_time(500);
     let (large, large_bytes, large_entries) = debug_time(5000);
     eprintln!("500 locals: {small:?} {small_bytes} B, 5000 locals: {large:?} {large_bytes} B");
-    assert!(large < small * 25, "500: {small:?}, 5000: {large:?}");
+    assert!(large < small * LINEAR_LIMIT, "500: {small:?}, 5000: {large:?}");
     // The entry check, 8 instructions per local, and the final two.
     assert_eq!(small_entries, 8 * 500 + 3);
     assert_eq!(large_entries, 8 * 5000 + 3);
