@@ -113,7 +113,10 @@ fn compile_time_is_linear_with_many_locals() {
     let small = locals_time(1000);
     let large = locals_time(10000);
     eprintln!("1000 locals: {small:?}, 10000 locals: {large:?}");
-    assert!(large < small * LINEAR_LIMIT, "1000: {small:?}, 10000: {large:?}");
+    assert!(
+        large < small * LINEAR_LIMIT,
+        "1000: {small:?}, 10000: {large:?}"
+    );
 }
 
 /// A function with `n` locals whose body updates each of them once, as stepping debug code.
@@ -162,7 +165,10 @@ fn debug_code_is_linear_with_many_locals() {
     let (small, small_bytes, small_entries) = debug_time(500);
     let (large, large_bytes, large_entries) = debug_time(5000);
     eprintln!("500 locals: {small:?} {small_bytes} B, 5000 locals: {large:?} {large_bytes} B");
-    assert!(large < small * LINEAR_LIMIT, "500: {small:?}, 5000: {large:?}");
+    assert!(
+        large < small * LINEAR_LIMIT,
+        "500: {small:?}, 5000: {large:?}"
+    );
     // The entry check, 8 instructions per local, and the final two.
     assert_eq!(small_entries, 8 * 500 + 3);
     assert_eq!(large_entries, 8 * 5000 + 3);

@@ -30,14 +30,15 @@ fn deferred_validation_reports_what_the_decoder_reports() {
             let what = format!("{}:{}", file.name, m.line);
             let expected = decoder::decode(&m.wasm, &features);
             // The decoder's deferred path, bodies validated in index order.
-            let deferred = decoder::decode_deferred(Arc::from(&m.wasm[..]), &features)
-                .and_then(|(module, functions)| {
+            let deferred = decoder::decode_deferred(Arc::from(&m.wasm[..]), &features).and_then(
+                |(module, functions)| {
                     let mut scratch = ValidatorScratch::default();
                     for f in functions {
                         f.validate(&module, &mut scratch)?;
                     }
                     Ok(module)
-                });
+                },
+            );
             match (&expected, &deferred) {
                 (Ok(e), Ok(d)) => assert_eq!(e, d, "{what}"),
                 (Err(e), Err(d)) => assert_eq!(e, d, "{what}"),
@@ -57,5 +58,8 @@ fn deferred_validation_reports_what_the_decoder_reports() {
             }
         }
     }
-    assert!(valid > 1_000 && invalid > 2_000, "{valid} valid, {invalid} invalid");
+    assert!(
+        valid > 1_000 && invalid > 2_000,
+        "{valid} valid, {invalid} invalid"
+    );
 }
