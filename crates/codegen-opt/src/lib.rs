@@ -39,6 +39,7 @@ use cranelift_frontend::FunctionBuilderContext;
 use kiln_abi::{BoundsChecks, CompileError, CompiledFunction, VMContextLayout};
 use kiln_decoder::Module;
 use std::cell::RefCell;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 /// How the optimizing tier compiles a function.
@@ -68,23 +69,18 @@ impl Default for CompileOptions {
 }
 
 /// Per-module state of the optimizing tier, shared by every thread compiling the module's
-/// functions: the module, its `VMContext` layout and the host ISAs (with and without the
-/// verifier, with either register allocator). Holds no global state besides [`statistics`].
+/// functions: the module and its `VMContext` layout. Cheap to create (the engine makes one
+/// per lazy compile and per tier-up); the host ISAs are built once per process
+/// ([`host_isas`]). Holds no global state besides [`statistics`] and those ISAs.
 pub struct CompileEnv<'m> {
     module: &'m Module,
     layout: VMContextLayout,
-    /// Indexed by `verify as usize * 2 + large as usize`.
-    isa: Result<Vec<OwnedTargetIsa>, String>,
 }
 
 impl std::fmt::Debug for CompileEnv<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CompileEnv")
             .field("functions", &self.module.functions.len())
-            .field(
-                "isa",
-                &self.isa.as_ref().map(|i| i.first().map(|i| i.name())),
-            )
             .finish_non_exhaustive()
     }
 }
@@ -114,6 +110,21 @@ fn host_isa(verify: bool, large: bool) -> Result<OwnedTargetIsa, String> {
         .map_err(|e| format!("Cranelift ISA: {e}"))
 }
 
+/// The host ISAs every function is compiled for, built on first use: indexed by
+/// `verify as usize * 2 + large as usize` (with and without Cranelift's verifier, with the
+/// backtracking or the single-pass register allocator). They depend only on this CPU.
+fn host_isas() -> Result<&'static [OwnedTargetIsa], &'static str> {
+    static ISAS: OnceLock<Result<Vec<OwnedTargetIsa>, String>> = OnceLock::new();
+    ISAS.get_or_init(|| {
+        [(false, false), (false, true), (true, false), (true, true)]
+            .into_iter()
+            .map(|(verify, large)| host_isa(verify, large))
+            .collect()
+    })
+    .as_deref()
+    .map_err(String::as_str)
+}
+
 /// Reused per compile thread: Cranelift's context and the frontend's SSA tables keep their
 /// allocations from one function to the next.
 struct ThreadState {
@@ -129,14 +140,9 @@ impl<'m> CompileEnv<'m> {
     /// The environment for compiling `module`'s functions. Cost: O(module index spaces) plus
     /// building the host ISA description, once.
     pub fn new(module: &'m Module) -> CompileEnv<'m> {
-        let isa = [(false, false), (false, true), (true, false), (true, true)]
-            .into_iter()
-            .map(|(verify, large)| host_isa(verify, large))
-            .collect();
         CompileEnv {
             module,
             layout: VMContextLayout::new(module),
-            isa,
         }
     }
 
@@ -159,10 +165,7 @@ impl<'m> CompileEnv<'m> {
             .get(func_index as usize)
             .and_then(|f| f.body.clone())
             .ok_or(CompileError::NoBody { func_index })?;
-        let isas = self
-            .isa
-            .as_ref()
-            .map_err(|e| CompileError::Internal(e.clone()))?;
+        let isas = host_isas().map_err(|e| CompileError::Internal(e.to_string()))?;
         let large = body.len() > options.large_function_bytes;
         let isa = &*isas[usize::from(options.verify) * 2 + usize::from(large)];
         STATE.with(|cell| {
