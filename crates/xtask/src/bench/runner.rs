@@ -169,15 +169,7 @@ impl Context {
             }
             functions.push(f);
         }
-        result.workloads = jobs.iter().map(|j| j.workload.clone()).collect();
-        for job in &jobs {
-            for e in &engines {
-                result.cells.push(self.initial_cell(&job.workload.name, e));
-            }
-        }
-        for e in &engines {
-            self.check_tier(&mut result, e);
-        }
+        self.set_up_cells(&mut result, &jobs, &engines);
         println!(
             "bench: codesize: {} workloads x {} engines",
             jobs.len(),
@@ -311,6 +303,20 @@ impl Context {
         Ok(jobs)
     }
 
+    /// Lists the workloads, gives every (workload, engine) pair an empty cell and checks each
+    /// engine's tier: what every peer benchmark does before measuring.
+    fn set_up_cells(&self, result: &mut BenchResult, jobs: &[Job], engines: &[Engine]) {
+        result.workloads = jobs.iter().map(|j| j.workload.clone()).collect();
+        for job in jobs {
+            for e in engines {
+                result.cells.push(self.initial_cell(&job.workload.name, e));
+            }
+        }
+        for e in engines {
+            self.check_tier(result, e);
+        }
+    }
+
     fn kernel_jobs(&self, op: impl Fn(&Kernel) -> Op) -> Result<Vec<Job>, String> {
         let kernels = self.kernels.as_ref().map_err(Clone::clone)?;
         Ok(kernels
@@ -362,15 +368,7 @@ impl Context {
                 return result;
             }
         };
-        result.workloads = jobs.iter().map(|j| j.workload.clone()).collect();
-        for job in &jobs {
-            for e in &engines {
-                result.cells.push(self.initial_cell(&job.workload.name, e));
-            }
-        }
-        for e in &engines {
-            self.check_tier(&mut result, e);
-        }
+        self.set_up_cells(&mut result, &jobs, &engines);
         println!(
             "bench: {name}: {} workloads x {} engines x {reps} repetitions",
             jobs.len(),
