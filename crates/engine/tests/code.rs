@@ -10,17 +10,8 @@ use kiln_engine::{
     PerfMapListener, Tier, TierUpState,
 };
 
-fn functions_module(functions: usize) -> Vec<u8> {
-    let mut text = String::from("(module $logged\n");
-    for f in 0..functions {
-        text.push_str(&format!(
-            "(func $fn{f} (export \"f{f}\") (param i32) (result i32) \
-             (i32.add (local.get 0) (i32.const {f})))\n"
-        ));
-    }
-    text.push(')');
-    wat::parse_str(text).unwrap()
-}
+mod common;
+use common::module;
 
 fn call1(instance: &kiln_engine::runtime::Instance, name: &str, x: i32) -> i32 {
     match instance
@@ -51,7 +42,7 @@ fn lazy_compilation_compiles_on_first_call() {
         ..EngineConfig::default()
     });
     let isolate = engine.new_isolate();
-    let module = isolate.compile(&functions_module(10)).unwrap();
+    let module = isolate.compile(&module(10, Some("logged"))).unwrap();
     let native = module.native_module();
     assert!(native.is_lazy());
     assert_eq!(native.code_size(), 0);
@@ -68,7 +59,7 @@ fn lazy_compilation_compiles_on_first_call() {
 fn flushing_frees_baseline_code_and_the_module_still_runs() {
     let engine = Engine::new(EngineConfig::default());
     let isolate = engine.new_isolate();
-    let module = isolate.compile(&functions_module(50)).unwrap();
+    let module = isolate.compile(&module(50, Some("logged"))).unwrap();
     let instance = isolate.instantiate(&module, &Imports::new()).unwrap();
     assert_eq!(call1(&instance, "f10", 1), 11);
     let size = engine.baseline_code_size();
@@ -142,7 +133,7 @@ fn perf_map_lists_every_function_with_its_url() {
     let _ = std::fs::remove_file(&path);
     let engine = Engine::new(EngineConfig::default());
     let isolate = engine.new_isolate();
-    let module = isolate.compile(&functions_module(12)).unwrap();
+    let module = isolate.compile(&module(12, Some("logged"))).unwrap();
     let instance = isolate.instantiate(&module, &Imports::new()).unwrap();
     assert_eq!(call1(&instance, "f0", 1), 1);
     let listener = Arc::new(PerfMapListener::with_path(&path).unwrap());
@@ -180,7 +171,7 @@ fn logging_covers_new_code_runs_on_the_isolate_thread_and_stops_with_the_last_is
     let isolate = engine.new_isolate();
     let recorder = Arc::new(Recorder::default());
     engine.enable_code_logging(&isolate, recorder.clone());
-    let module = isolate.compile(&functions_module(3)).unwrap();
+    let module = isolate.compile(&module(3, Some("logged"))).unwrap();
     let native = module.native_module().clone();
     assert!(native.log_code());
     let instance = isolate.instantiate(&module, &Imports::new()).unwrap();
@@ -214,7 +205,7 @@ fn jitdump_has_a_header_and_one_record_per_code() {
     std::fs::create_dir_all(&dir).unwrap();
     let engine = Engine::new(EngineConfig::default());
     let isolate = engine.new_isolate();
-    let _module = isolate.compile(&functions_module(5)).unwrap();
+    let _module = isolate.compile(&module(5, Some("logged"))).unwrap();
     let listener = Arc::new(JitDumpListener::new(&dir).unwrap());
     engine.enable_code_logging(&isolate, listener.clone());
     isolate.run_pending_tasks();
@@ -261,7 +252,7 @@ fn statistics_tracer_and_memory() {
     engine.set_code_tracer(Some(&trace)).unwrap();
     let empty = engine.estimate_memory_consumption();
     let isolate = engine.new_isolate();
-    let module = isolate.compile(&functions_module(8)).unwrap();
+    let module = isolate.compile(&module(8, Some("logged"))).unwrap();
     engine.set_code_tracer(None).unwrap();
     let text = std::fs::read_to_string(&trace).unwrap();
     assert_eq!(text.matches("--- module").count(), 8, "{text}");

@@ -9,6 +9,9 @@ use std::time::Duration;
 use kiln_engine::runtime::{Imports, Value};
 use kiln_engine::{Engine, EngineConfig, EngineError, JobOptions, ModuleObject};
 
+mod common;
+use common::module;
+
 /// A minimal executor: polls on this thread, parking until woken.
 fn block_on<F: Future>(future: F) -> F::Output {
     struct Unpark(std::thread::Thread);
@@ -26,22 +29,6 @@ fn block_on<F: Future>(future: F) -> F::Output {
         }
         std::thread::park_timeout(Duration::from_millis(50));
     }
-}
-
-/// `functions` functions `f<i>(x) = x + i`, with a name section naming the module `name`.
-fn module(functions: usize, name: Option<&str>) -> Vec<u8> {
-    let mut text = match name {
-        Some(n) => format!("(module ${n}\n"),
-        None => "(module\n".to_string(),
-    };
-    for f in 0..functions {
-        text.push_str(&format!(
-            "(func $fn{f} (export \"f{f}\") (param i32) (result i32) \
-             (i32.add (local.get 0) (i32.const {f})))\n"
-        ));
-    }
-    text.push(')');
-    wat::parse_str(text).unwrap()
 }
 
 fn call(isolate: &kiln_engine::Isolate, module: &ModuleObject, name: &str, x: i32) -> i32 {

@@ -1,5 +1,5 @@
-//! Helpers of the differential test: a deterministic generator and a binary rewrite that
-//! exports one more global.
+//! Helpers of the engine tests: a deterministic generator, a binary rewrite that exports one
+//! more global (the differential test), and generated modules.
 
 #![allow(dead_code)]
 
@@ -180,4 +180,20 @@ pub fn eqz_select_sites(wasm: &[u8]) -> usize {
         }
     }
     sites
+}
+
+/// `functions` functions `f<i>(x) = x + i`, with a name section naming the module `name`.
+pub fn module(functions: usize, name: Option<&str>) -> Vec<u8> {
+    let mut text = match name {
+        Some(n) => format!("(module ${n}\n"),
+        None => "(module\n".to_string(),
+    };
+    for f in 0..functions {
+        text.push_str(&format!(
+            "(func $fn{f} (export \"f{f}\") (param i32) (result i32) \
+             (i32.add (local.get 0) (i32.const {f})))\n"
+        ));
+    }
+    text.push(')');
+    wat::parse_str(text).unwrap()
 }
