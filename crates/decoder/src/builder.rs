@@ -92,8 +92,12 @@ fn section_range(payload: &Payload<'_>) -> Option<Range<usize>> {
 
 impl ModuleBuilder {
     pub(crate) fn new(features: &Features) -> ModuleBuilder {
+        // The parser reads operators (constant expressions, bodies) with the features too,
+        // as wasmparser's own `validate_all` does: it decides how some opcodes decode.
+        let mut parser = Parser::new(0);
+        parser.set_features(features.wasm_features());
         ModuleBuilder {
-            parser: Parser::new(0),
+            parser,
             validator: Validator::new_with_features(features.wasm_features()),
             allocations: Some(FuncValidatorAllocations::default()),
             module: Module::default(),
@@ -157,8 +161,10 @@ impl ModuleBuilder {
                     return Err(self.fail(DecodeError::from_wasmparser(&e, section, None)));
                 }
             };
+            let chunk = &data[consumed..consumed + n];
+            let chunk_base = base + consumed;
             consumed += n;
-            if let Err(err) = self.payload(payload, processor) {
+            if let Err(err) = self.payload(payload, chunk, chunk_base, processor) {
                 return Err(self.fail(err));
             }
         }
@@ -210,19 +216,42 @@ impl ModuleBuilder {
         }
     }
 
+    /// Validates and records one payload, parsed from `chunk` (which starts at absolute
+    /// offset `chunk_base` and holds the whole payload).
     fn payload(
         &mut self,
         payload: Payload<'_>,
+        chunk: &[u8],
+        chunk_base: usize,
         processor: &mut dyn StreamingProcessor,
     ) -> Result<(), DecodeError> {
         let section = section_of(&payload);
         let wasm_err =
             |e: wasmparser::BinaryReaderError| DecodeError::from_wasmparser(&e, section, None);
-        let valid = self.validator.payload(&payload).map_err(|e| {
-            let index =
-                matches!(payload, Payload::CodeSectionEntry(_)).then_some(self.next_function);
-            DecodeError::from_wasmparser(&e, section, index)
-        })?;
+        // The data section's common form is validated and recorded in one pass of ours; the
+        // validator and the general reader below see it only when that gives up.
+        let data = match &payload {
+            Payload::DataSection(reader) => {
+                let items = reader.original_position() as usize - chunk_base;
+                let end = reader.range().end as usize - chunk_base;
+                crate::data_section::decode(
+                    &chunk[items..end],
+                    reader.original_position() as usize,
+                    reader.count(),
+                    &self.module.memories,
+                    self.validator.features().bulk_memory(),
+                )
+            }
+            _ => None,
+        };
+        let valid = match data {
+            Some(_) => ValidPayload::Ok,
+            None => self.validator.payload(&payload).map_err(|e| {
+                let index =
+                    matches!(payload, Payload::CodeSectionEntry(_)).then_some(self.next_function);
+                DecodeError::from_wasmparser(&e, section, index)
+            })?,
+        };
         if let (Some(id), Some(range)) = (section, section_range(&payload)) {
             processor.on_section(id, range);
         }
@@ -298,28 +327,10 @@ impl ModuleBuilder {
             Payload::StartSection { func, .. } => self.module.start = Some(func),
             Payload::ElementSection(reader) => self.elements(reader).map_err(wasm_err)?,
             Payload::DataCountSection { count, .. } => self.module.data_count = Some(count),
-            Payload::DataSection(reader) => {
-                reserve_for(&mut self.module.data, &reader);
-                for data in reader {
-                    let data = data.map_err(wasm_err)?;
-                    let kind = match data.kind {
-                        wasmparser::DataKind::Passive => DataKind::Passive,
-                        wasmparser::DataKind::Active {
-                            memory_index,
-                            offset_expr,
-                        } => {
-                            let offset = ConstExpr::read(&offset_expr).map_err(wasm_err)?;
-                            DataKind::Active {
-                                memory: memory_index,
-                                offset,
-                            }
-                        }
-                    };
-                    let end = data.range.end as usize;
-                    let range = end - data.data.len()..end;
-                    self.module.data.push(DataSegment { kind, range });
-                }
-            }
+            Payload::DataSection(reader) => match data {
+                Some(segments) => self.module.data = segments,
+                None => self.data_section(reader).map_err(wasm_err)?,
+            },
             Payload::CodeSectionStart { count, .. } => {
                 self.code_entries_left = count;
                 self.next_function = self.module.num_imported_functions;
@@ -423,6 +434,31 @@ impl ModuleBuilder {
             };
             let (module, name) = (import.module.to_owned(), import.name.to_owned());
             m.imports.push(Import { module, name, ty });
+        }
+        Ok(())
+    }
+
+    /// The data section's general path: the form [`crate::data_section`] leaves to it.
+    fn data_section(
+        &mut self,
+        reader: wasmparser::DataSectionReader<'_>,
+    ) -> wasmparser::Result<()> {
+        reserve_for(&mut self.module.data, &reader);
+        for data in reader {
+            let data = data?;
+            let kind = match data.kind {
+                wasmparser::DataKind::Passive => DataKind::Passive,
+                wasmparser::DataKind::Active {
+                    memory_index,
+                    offset_expr,
+                } => DataKind::Active {
+                    memory: memory_index,
+                    offset: ConstExpr::read(&offset_expr)?,
+                },
+            };
+            let end = data.range.end as usize;
+            let range = end - data.data.len()..end;
+            self.module.data.push(DataSegment { kind, range });
         }
         Ok(())
     }

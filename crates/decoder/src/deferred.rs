@@ -49,7 +49,9 @@ impl DeferredFunction {
         scratch: &mut ValidatorScratch,
     ) -> Result<(), DecodeError> {
         let bytes = &wire_bytes[self.body.clone()];
-        let body = FunctionBody::new(BinaryReader::new(bytes, self.body.start as u64));
+        // Read with the module's features, as the parser reads bodies it validates itself.
+        let reader = BinaryReader::new_features(bytes, self.body.start as u64, self.func.features);
+        let body = FunctionBody::new(reader);
         let mut validator = self
             .func
             .into_validator(scratch.0.take().unwrap_or_default());

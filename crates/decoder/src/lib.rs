@@ -24,6 +24,7 @@
 
 mod builder;
 mod const_expr;
+mod data_section;
 mod deferred;
 mod error;
 mod features;
