@@ -19,6 +19,7 @@ pub(crate) struct ModuleBuilder {
     parser: Parser,
     validator: Validator,
     allocations: Option<FuncValidatorAllocations>,
+    fast_validator: crate::func_validator::Scratch,
     module: Module,
     signatures: HashMap<FuncType, u32>,
     /// Code-section entries still expected; non-zero only inside the code section.
@@ -100,6 +101,7 @@ impl ModuleBuilder {
             parser,
             validator: Validator::new_with_features(features.wasm_features()),
             allocations: Some(FuncValidatorAllocations::default()),
+            fast_validator: Default::default(),
             module: Module::default(),
             signatures: HashMap::new(),
             code_entries_left: 0,
@@ -185,13 +187,18 @@ impl ModuleBuilder {
         Ok(self.module)
     }
 
-    /// Validates one function body with the builder's reused allocations.
+    /// Validates one function body with the builder's reused allocations: the fast
+    /// validator first, wasmparser when that cannot prove the body valid.
     fn validate_now(
         &mut self,
         to_validate: FuncToValidate<ValidatorResources>,
         body: &wasmparser::FunctionBody<'_>,
         index: u32,
     ) -> Result<(), DecodeError> {
+        let bytes = body.as_bytes();
+        if crate::func_validator::validate(&self.module, index, bytes, &mut self.fast_validator) {
+            return Ok(());
+        }
         let allocations = self.allocations.take().unwrap_or_default();
         let mut validator = to_validate.into_validator(allocations);
         let result = validator.validate(body);

@@ -10,6 +10,7 @@
 
 use crate::const_expr::{ConstExpr, ConstOp};
 use crate::module::{DataKind, DataSegment};
+use crate::reader::Reader;
 use wasmparser::MemoryType;
 
 /// wasmparser's limit on the number of data segments; more is an error the general path
@@ -31,10 +32,7 @@ pub(crate) fn decode(
     if count > MAX_DATA_SEGMENTS {
         return None;
     }
-    let mut reader = Reader {
-        bytes: items,
-        pos: 0,
-    };
+    let mut reader = Reader::new(items);
     // Every segment takes at least three bytes, so a count the bytes cannot hold does not
     // allocate.
     let mut segments = Vec::with_capacity((count as usize).min(items.len() / 3));
@@ -50,14 +48,13 @@ pub(crate) fn decode(
         };
         let len = reader.u32()? as usize;
         let start = reader.pos;
-        let end = start.checked_add(len).filter(|&e| e <= items.len())?;
-        reader.pos = end;
+        reader.skip(len)?;
         segments.push(DataSegment {
             kind,
-            range: base + start..base + end,
+            range: base + start..base + reader.pos,
         });
     }
-    (reader.pos == items.len()).then_some(segments)
+    reader.at_end().then_some(segments)
 }
 
 /// An active segment's offset: `i32.const` (or `i64.const` for a 64-bit memory) then `end`.
@@ -82,63 +79,6 @@ fn active(
         range: base + start..base + reader.pos,
     };
     Some(DataKind::Active { memory, offset })
-}
-
-/// A cursor over the section's item bytes. LEB128 reads accept exactly the encodings the
-/// specification allows (at most `ceil(bits / 7)` bytes, unused bits of the last byte equal
-/// to the sign, or zero for unsigned).
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl Reader<'_> {
-    fn byte(&mut self) -> Option<u8> {
-        let b = *self.bytes.get(self.pos)?;
-        self.pos += 1;
-        Some(b)
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        let mut result = 0u32;
-        for shift in (0..35).step_by(7) {
-            let b = self.byte()?;
-            if shift == 28 && b > 0x0f {
-                return None; // continuation or bits beyond 32
-            }
-            result |= u32::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Some(result);
-            }
-        }
-        None
-    }
-
-    /// A signed LEB128 of `bits` (32 or 64) bits, sign-extended to `i64`.
-    fn signed(&mut self, bits: u32) -> Option<i64> {
-        let mut result = 0i64;
-        let mut shift = 0;
-        loop {
-            let b = self.byte()?;
-            if shift + 7 >= bits {
-                // The last byte allowed: no continuation, and its bits from the value's sign
-                // bit up all equal.
-                let used = bits - shift;
-                let upper = 0x7f & !((1u8 << (used - 1)) - 1);
-                if b & 0x80 != 0 || (b & upper != 0 && b & upper != upper) {
-                    return None;
-                }
-            }
-            result |= i64::from(b & 0x7f) << shift;
-            shift += 7;
-            if b & 0x80 == 0 {
-                if shift < 64 {
-                    result = result << (64 - shift) >> (64 - shift);
-                }
-                return Some(result);
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -19,7 +19,10 @@ pub struct DeferredFunction {
 /// Scratch memory of the function validator, reused across [`DeferredFunction::validate`]
 /// calls on one thread.
 #[derive(Default)]
-pub struct ValidatorScratch(Option<wasmparser::FuncValidatorAllocations>);
+pub struct ValidatorScratch {
+    wasmparser: Option<wasmparser::FuncValidatorAllocations>,
+    fast: crate::func_validator::Scratch,
+}
 
 impl std::fmt::Debug for ValidatorScratch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -34,12 +37,17 @@ impl DeferredFunction {
     }
 
     /// Validates the body against `module` (the module this function was decoded with).
-    /// Cost: one pass over the body.
+    /// Cost: one pass over the body (the decoder's fast validator), two when the body is
+    /// invalid or outside its subset (then wasmparser's).
     pub fn validate(
         self,
         module: &Module,
         scratch: &mut ValidatorScratch,
     ) -> Result<(), DecodeError> {
+        let body = &module.wire_bytes[self.body.clone()];
+        if crate::func_validator::validate(module, self.index, body, &mut scratch.fast) {
+            return Ok(());
+        }
         self.validate_in(&module.wire_bytes, scratch)
     }
 
@@ -54,9 +62,9 @@ impl DeferredFunction {
         let body = FunctionBody::new(reader);
         let mut validator = self
             .func
-            .into_validator(scratch.0.take().unwrap_or_default());
+            .into_validator(scratch.wasmparser.take().unwrap_or_default());
         let result = validator.validate(&body);
-        scratch.0 = Some(validator.into_allocations());
+        scratch.wasmparser = Some(validator.into_allocations());
         result
             .map_err(|e| DecodeError::from_wasmparser(&e, Some(SectionId::Code), Some(self.index)))
     }

@@ -28,9 +28,11 @@ mod data_section;
 mod deferred;
 mod error;
 mod features;
+mod func_validator;
 mod hash;
 mod module;
 mod names;
+mod reader;
 mod streaming;
 
 pub use const_expr::{ConstExpr, ConstOp};

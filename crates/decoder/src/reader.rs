@@ -1,0 +1,95 @@
+//! A cursor over bytes with the LEB128 reads of the binary format, for the decoder's own fast
+//! paths. Every read returns `None` on anything but a well-formed encoding; callers then leave
+//! the input to wasmparser, which reports the exact error.
+
+/// A cursor over bytes. LEB128 reads accept exactly the encodings the
+/// specification allows (at most `ceil(bits / 7)` bytes, unused bits of the last byte equal
+/// to the sign, or zero for unsigned).
+pub(crate) struct Reader<'a> {
+    /// The bytes read.
+    pub bytes: &'a [u8],
+    /// The index of the next byte.
+    pub pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader at the start of `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Reader<'a> {
+        Reader { bytes, pos: 0 }
+    }
+
+    /// Whether every byte has been read.
+    pub fn at_end(&self) -> bool {
+        self.pos == self.bytes.len()
+    }
+
+    /// Skips `n` bytes.
+    pub fn skip(&mut self, n: usize) -> Option<()> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len())?;
+        self.pos = end;
+        Some(())
+    }
+
+    /// The next byte.
+    #[inline]
+    pub fn byte(&mut self) -> Option<u8> {
+        let b = *self.bytes.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    /// An unsigned LEB128 `u32`.
+    #[inline]
+    pub fn u32(&mut self) -> Option<u32> {
+        let first = self.byte()?;
+        if first < 0x80 {
+            return Some(u32::from(first));
+        }
+        self.pos -= 1;
+        let mut result = 0u32;
+        for shift in (0..35).step_by(7) {
+            let b = self.byte()?;
+            if shift == 28 && b > 0x0f {
+                return None; // continuation or bits beyond 32
+            }
+            result |= u32::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(result);
+            }
+        }
+        None
+    }
+
+    /// A signed LEB128 of `bits` (32 or 64) bits, sign-extended to `i64`.
+    #[inline]
+    pub fn signed(&mut self, bits: u32) -> Option<i64> {
+        debug_assert!(bits > 7);
+        let first = self.byte()?;
+        if first < 0x80 {
+            return Some(i64::from(((first << 1) as i8) >> 1));
+        }
+        self.pos -= 1;
+        let mut result = 0i64;
+        let mut shift = 0;
+        loop {
+            let b = self.byte()?;
+            if shift + 7 >= bits {
+                // The last byte allowed: no continuation, and its bits from the value's sign
+                // bit up all equal.
+                let used = bits - shift;
+                let upper = 0x7f & !((1u8 << (used - 1)) - 1);
+                if b & 0x80 != 0 || (b & upper != 0 && b & upper != upper) {
+                    return None;
+                }
+            }
+            result |= i64::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                if shift < 64 {
+                    result = result << (64 - shift) >> (64 - shift);
+                }
+                return Some(result);
+            }
+        }
+    }
+}
