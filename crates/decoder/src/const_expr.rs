@@ -1,5 +1,6 @@
 //! Constant expressions: global initializers, segment offsets, element items.
 
+use smallvec::SmallVec;
 use std::ops::Range;
 use wasmparser::{HeapType, Operator};
 
@@ -43,8 +44,9 @@ pub enum ConstOp {
 /// its byte range in the wire bytes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConstExpr {
-    /// The instructions, evaluated with a small value stack.
-    pub ops: Vec<ConstOp>,
+    /// The instructions, evaluated with a small value stack. One instruction, the common
+    /// case (modules have up to 100,000 segment offsets), is stored inline.
+    pub ops: SmallVec<[ConstOp; 1]>,
     /// The expression's bytes in [`crate::Module::wire_bytes`], `end` included.
     pub range: Range<usize>,
 }
@@ -64,7 +66,7 @@ impl ConstExpr {
     pub(crate) fn read(expr: &wasmparser::ConstExpr<'_>) -> wasmparser::Result<ConstExpr> {
         let mut reader = expr.get_operators_reader();
         let start = reader.original_position();
-        let mut ops = Vec::with_capacity(1);
+        let mut ops = SmallVec::new();
         loop {
             let offset = reader.original_position();
             let op = match reader.read()? {

@@ -75,7 +75,7 @@ fn active(
         return None;
     }
     let offset = ConstExpr {
-        ops: vec![op],
+        ops: smallvec::smallvec![op],
         range: base + start..base + reader.pos,
     };
     Some(DataKind::Active { memory, offset })

@@ -63,8 +63,8 @@ fn records_every_section() {
     assert_eq!((m.num_imported_globals, m.globals.len()), (1, 3));
     assert_eq!(m.globals[1].init.as_ref().unwrap().as_int_const(), Some(7));
     assert_eq!(
-        m.globals[2].init.as_ref().unwrap().ops,
-        vec![ConstOp::GlobalGet(0)]
+        m.globals[2].init.as_ref().unwrap().ops.as_slice(),
+        &[ConstOp::GlobalGet(0)]
     );
     assert_eq!((m.num_imported_memories, m.memories.len()), (1, 1));
     assert_eq!(m.memories[0].maximum, Some(2));

@@ -240,20 +240,14 @@ impl InstanceData {
     }
 
     fn eval(&self, expr: &ConstExpr) -> Result<u128, InstantiationError> {
-        let mut stack: Vec<u128> = Vec::with_capacity(2);
+        // A single instruction, the only form before extended constant expressions, needs
+        // no stack: data and element segments evaluate one each, and modules have 100,000.
+        if let [op] = expr.ops.as_slice() {
+            return self.eval_leaf(*op);
+        }
+        let mut stack: Vec<u128> = Vec::with_capacity(4);
         for op in &expr.ops {
             let v = match *op {
-                ConstOp::I32Const(v) => u128::from(v as u32),
-                ConstOp::I64Const(v) => u128::from(v as u64),
-                ConstOp::F32Const(bits) => u128::from(bits),
-                ConstOp::F64Const(bits) => u128::from(bits),
-                ConstOp::V128Const(v) => v,
-                ConstOp::RefNull(_) => 0,
-                ConstOp::RefFunc(f) => self.funcref(f) as usize as u128,
-                ConstOp::GlobalGet(g) => {
-                    // SAFETY: global storage lives as long as the store.
-                    u128::from_le_bytes(unsafe { (*self.globals[g as usize]).0 })
-                }
                 ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
                     let b = stack.pop().expect("validated") as u32;
                     let a = stack.pop().expect("validated") as u32;
@@ -272,15 +266,34 @@ impl InstanceData {
                         _ => a.wrapping_mul(b),
                     })
                 }
-                ConstOp::Unsupported(offset) => {
-                    return Err(InstantiationError::Resource(format!(
-                        "unsupported constant instruction at offset {offset:#x}"
-                    )));
-                }
+                leaf => self.eval_leaf(leaf)?,
             };
             stack.push(v);
         }
         Ok(stack.pop().unwrap_or(0))
+    }
+
+    /// The value of an instruction that takes no operands.
+    fn eval_leaf(&self, op: ConstOp) -> Result<u128, InstantiationError> {
+        Ok(match op {
+            ConstOp::I32Const(v) => u128::from(v as u32),
+            ConstOp::I64Const(v) => u128::from(v as u64),
+            ConstOp::F32Const(bits) => u128::from(bits),
+            ConstOp::F64Const(bits) => u128::from(bits),
+            ConstOp::V128Const(v) => v,
+            ConstOp::RefNull(_) => 0,
+            ConstOp::RefFunc(f) => self.funcref(f) as usize as u128,
+            ConstOp::GlobalGet(g) => {
+                // SAFETY: global storage lives as long as the store.
+                u128::from_le_bytes(unsafe { (*self.globals[g as usize]).0 })
+            }
+            ConstOp::Unsupported(offset) => {
+                return Err(InstantiationError::Resource(format!(
+                    "unsupported constant instruction at offset {offset:#x}"
+                )));
+            }
+            binary => unreachable!("validated: {binary:?} has operands"),
+        })
     }
 
     pub(crate) fn get_export(&self, store: &Rc<StoreInner>, name: &str) -> Option<Extern> {
