@@ -100,30 +100,37 @@ pub(crate) fn validate(
     body: &[u8],
     scratch: &mut Scratch,
 ) -> bool {
-    scratch.locals.clear();
-    scratch.stack.clear();
-    scratch.frames.clear();
-    scratch.labels.clear();
+    // The buffers move into the validator (and back) so that, owned by a local, they can
+    // live in registers.
     let mut v = Validator {
         m: module,
         r: Reader::new(body),
-        locals: &mut scratch.locals,
-        stack: &mut scratch.stack,
-        frames: &mut scratch.frames,
-        labels: &mut scratch.labels,
+        locals: std::mem::take(&mut scratch.locals),
+        stack: std::mem::take(&mut scratch.stack),
+        frames: std::mem::take(&mut scratch.frames),
+        labels: std::mem::take(&mut scratch.labels),
         height: 0,
         unreachable: false,
     };
-    v.function(func_index).is_some()
+    v.locals.clear();
+    v.stack.clear();
+    v.frames.clear();
+    v.labels.clear();
+    let valid = v.function(func_index).is_some();
+    scratch.locals = v.locals;
+    scratch.stack = v.stack;
+    scratch.frames = v.frames;
+    scratch.labels = v.labels;
+    valid
 }
 
 struct Validator<'a> {
     m: &'a Module,
     r: Reader<'a>,
-    locals: &'a mut Vec<u8>,
-    stack: &'a mut Vec<u8>,
-    frames: &'a mut Vec<Frame>,
-    labels: &'a mut Vec<u8>,
+    locals: Vec<u8>,
+    stack: Vec<u8>,
+    frames: Vec<Frame>,
+    labels: Vec<u8>,
     /// The innermost frame's `height` and `unreachable`, kept out of `frames` for the hot
     /// path of every pop.
     height: usize,

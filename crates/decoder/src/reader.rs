@@ -31,7 +31,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next byte.
-    #[inline]
+    #[inline(always)]
     pub fn byte(&mut self) -> Option<u8> {
         let b = *self.bytes.get(self.pos)?;
         self.pos += 1;
@@ -39,13 +39,18 @@ impl<'a> Reader<'a> {
     }
 
     /// An unsigned LEB128 `u32`.
-    #[inline]
+    #[inline(always)]
     pub fn u32(&mut self) -> Option<u32> {
         let first = self.byte()?;
         if first < 0x80 {
             return Some(u32::from(first));
         }
         self.pos -= 1;
+        self.u32_long()
+    }
+
+    #[cold]
+    fn u32_long(&mut self) -> Option<u32> {
         let mut result = 0u32;
         for shift in (0..35).step_by(7) {
             let b = self.byte()?;
@@ -61,7 +66,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A signed LEB128 of `bits` (32 or 64) bits, sign-extended to `i64`.
-    #[inline]
+    #[inline(always)]
     pub fn signed(&mut self, bits: u32) -> Option<i64> {
         debug_assert!(bits > 7);
         let first = self.byte()?;
@@ -69,6 +74,10 @@ impl<'a> Reader<'a> {
             return Some(i64::from(((first << 1) as i8) >> 1));
         }
         self.pos -= 1;
+        self.signed_long(bits)
+    }
+
+    fn signed_long(&mut self, bits: u32) -> Option<i64> {
         let mut result = 0i64;
         let mut shift = 0;
         loop {
