@@ -176,10 +176,22 @@ impl Validator<'_> {
             params: 0,
             results: ty.results().len(),
         });
-        while !self.frames.is_empty() {
-            self.operator()?;
+        loop {
+            match self.r.byte()? {
+                // The most frequent operator, and the only one that can end the body.
+                0x20 => {
+                    let t = self.local()?;
+                    self.push(t);
+                }
+                0x0b => {
+                    self.end()?;
+                    if self.frames.is_empty() {
+                        return self.r.at_end().then_some(());
+                    }
+                }
+                op => self.operator(op)?,
+            }
         }
-        self.r.at_end().then_some(())
     }
 
     #[inline(always)]
@@ -405,8 +417,7 @@ impl Validator<'_> {
     }
 
     #[inline(always)]
-    fn operator(&mut self) -> Option<()> {
-        let op = self.r.byte()?;
+    fn operator(&mut self, op: u8) -> Option<()> {
         match op {
             0x00 => self.set_unreachable()?,
             0x01 => {}
@@ -425,7 +436,6 @@ impl Validator<'_> {
                 self.unreachable = false;
                 self.push_types(f.types, f.params);
             }
-            0x0b => self.end()?,
             0x0c => {
                 let (start, n) = self.label()?;
                 self.pop_types(start, n)?;
@@ -476,10 +486,6 @@ impl Validator<'_> {
                 self.pop(I32)?;
                 self.pop(t)?;
                 self.pop(t)?;
-                self.push(t);
-            }
-            0x20 => {
-                let t = self.local()?;
                 self.push(t);
             }
             0x21 => {
@@ -600,7 +606,8 @@ impl Validator<'_> {
                 self.push(I32);
             }
             0xfc => self.prefixed()?,
-            // Tail calls, `ref.func`, SIMD, exceptions, GC and anything malformed.
+            // Tail calls, `ref.func`, SIMD, exceptions, GC and anything malformed. (`local.get`
+            // and `end` are handled by the caller.)
             _ => return None,
         }
         Some(())
