@@ -83,21 +83,8 @@ fn active(
 
 #[cfg(test)]
 mod tests {
+    use crate::test_rng::Rng;
     use crate::{DataKind, Features, Proposal};
-
-    /// A small deterministic generator (xorshift).
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
 
     /// `value` as LEB128 (signed or not) of `bits` bits, sometimes padded with redundant
     /// continuation bytes, sometimes with one byte too many or a corrupted last byte.
@@ -151,7 +138,7 @@ mod tests {
             i32::MIN as i64,
         ];
         match rng.below(3) {
-            0 => edges[rng.below(edges.len() as u64) as usize],
+            0 => edges[rng.below(edges.len())],
             1 if bits == 64 => rng.next() as i64,
             _ => rng.next() as i32 as i64,
         }
@@ -173,11 +160,11 @@ mod tests {
         let declared = if rng.below(10) == 0 { count + 1 } else { count };
         leb(rng, declared as i64, false, 32, &mut items);
         for _ in 0..count {
-            let flag = [0, 0, 0, 1, 2, 3][rng.below(6) as usize];
+            let flag = [0, 0, 0, 1, 2, 3][rng.below(6)];
             leb(rng, flag, false, 32, &mut items);
             if flag != 1 {
                 let memory = if flag == 2 {
-                    let i = rng.below(memories.len() as u64 + 1);
+                    let i = rng.below(memories.len() + 1);
                     leb(rng, i as i64, false, 32, &mut items);
                     i as usize
                 } else {

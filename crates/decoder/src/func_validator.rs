@@ -708,19 +708,7 @@ impl Validator<'_> {
 mod tests {
     use super::{Scratch, validate};
     use crate::Features;
-
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::test_rng::Rng;
 
     /// A valid module of the WebAssembly 2.0 core without SIMD, from `seed`.
     fn generate(seed: u64) -> Vec<u8> {

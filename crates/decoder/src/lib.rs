@@ -34,6 +34,8 @@ mod module;
 mod names;
 mod reader;
 mod streaming;
+#[cfg(test)]
+mod test_rng;
 
 pub use const_expr::{ConstExpr, ConstOp};
 pub use deferred::{DeferredFunction, ValidatorScratch, decode_deferred};
