@@ -166,7 +166,7 @@ mod tests {
                 let memory = if flag == 2 {
                     let i = rng.below(memories.len() + 1);
                     leb(rng, i as i64, false, 32, &mut items);
-                    i as usize
+                    i
                 } else {
                     0
                 };
