@@ -174,7 +174,17 @@ impl ModuleBuilder {
     }
 
     /// The finished module, once the parser has seen the end of the input.
-    pub(crate) fn finish(mut self, wire_bytes: Arc<[u8]>) -> Result<Module, DecodeError> {
+    pub(crate) fn finish(self, wire_bytes: Arc<[u8]>) -> Result<Module, DecodeError> {
+        let hash = crate::hash_bytes(&wire_bytes);
+        self.finish_hashed(wire_bytes, hash)
+    }
+
+    /// [`ModuleBuilder::finish`] with the bytes' [`crate::hash_bytes`] already computed.
+    pub(crate) fn finish_hashed(
+        mut self,
+        wire_bytes: Arc<[u8]>,
+        hash: u64,
+    ) -> Result<Module, DecodeError> {
         if let Some(err) = self.error {
             return Err(err);
         }
@@ -182,7 +192,7 @@ impl ModuleBuilder {
             let end = wire_bytes.len();
             return Err(DecodeError::new("unexpected end", end, None, None));
         }
-        self.module.hash = crate::hash_bytes(&wire_bytes);
+        self.module.hash = hash;
         self.module.wire_bytes = wire_bytes;
         Ok(self.module)
     }

@@ -79,10 +79,23 @@ pub fn decode_deferred(
     bytes: Arc<[u8]>,
     features: &Features,
 ) -> Result<(Module, Vec<DeferredFunction>), DecodeError> {
+    let hash = crate::hash_bytes(&bytes);
+    decode_deferred_hashed(bytes, hash, features)
+}
+
+/// [`decode_deferred`] for a caller that has already hashed the bytes with
+/// [`crate::hash_bytes`] (a module cache does, to look them up): `hash` becomes
+/// [`Module::hash`] instead of a second pass over the bytes.
+pub fn decode_deferred_hashed(
+    bytes: Arc<[u8]>,
+    hash: u64,
+    features: &Features,
+) -> Result<(Module, Vec<DeferredFunction>), DecodeError> {
+    debug_assert_eq!(hash, crate::hash_bytes(&bytes));
     let mut builder = crate::builder::ModuleBuilder::deferring(features);
     let fed = builder.feed(&bytes, 0, true, &mut ());
     let deferred = builder.take_deferred();
-    let error = match fed.and_then(|_| builder.finish(bytes.clone())) {
+    let error = match fed.and_then(|_| builder.finish_hashed(bytes.clone(), hash)) {
         Ok(module) => return Ok((module, deferred)),
         Err(e) => e,
     };

@@ -38,7 +38,7 @@ mod streaming;
 mod test_rng;
 
 pub use const_expr::{ConstExpr, ConstOp};
-pub use deferred::{DeferredFunction, ValidatorScratch, decode_deferred};
+pub use deferred::{DeferredFunction, ValidatorScratch, decode_deferred, decode_deferred_hashed};
 pub use error::{DecodeError, SectionId};
 pub use features::{Features, Proposal};
 pub use hash::hash_bytes;

@@ -486,8 +486,12 @@ impl EngineInner {
         } else {
             // Bodies are validated on the compile threads, in parallel, each right before it
             // is compiled (or only validated, when compiling lazily).
-            let (module, validations) = kiln_decoder::decode_deferred(bytes, &self.config.features)
-                .map_err(EngineError::Decode)?;
+            let (module, validations) = kiln_decoder::decode_deferred_hashed(
+                bytes,
+                reservation.hash(),
+                &self.config.features,
+            )
+            .map_err(EngineError::Decode)?;
             compile_decoded(self, Arc::new(module), validations, job, helpers, start)?
         };
         reservation.fulfil(&native);

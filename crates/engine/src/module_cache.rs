@@ -50,6 +50,13 @@ pub(crate) struct Reservation<'c> {
     done: bool,
 }
 
+impl Reservation<'_> {
+    /// The reserved bytes' [`kiln_decoder::hash_bytes`], computed by the lookup.
+    pub fn hash(&self) -> u64 {
+        self.key.hash
+    }
+}
+
 impl ModuleCache {
     /// Finds an alive module for `bytes`, or reserves the compile. Waits while another compile
     /// of the same bytes runs; gives up with `None` if `job` is cancelled meanwhile.
