@@ -61,6 +61,54 @@ fn value_type_byte(b: u8) -> Option<u8> {
     })
 }
 
+/// The numeric operators without immediates, by opcode: `1 | binary << 2 | operand << 3 |
+/// result << 6`, or 0 for any other opcode. One table lookup replaces the dispatch for them.
+static NUMERIC: [u16; 256] = {
+    const fn sig(binary: bool, operand: u8, result: u8) -> u16 {
+        1 | (binary as u16) << 2 | (operand as u16) << 3 | (result as u16) << 6
+    }
+    let mut t = [0u16; 256];
+    let mut op = 0x45;
+    while op <= 0xc4 {
+        t[op] = match op {
+            0x45 => sig(false, I32, I32),
+            0x46..=0x4f => sig(true, I32, I32),
+            0x50 => sig(false, I64, I32),
+            0x51..=0x5a => sig(true, I64, I32),
+            0x5b..=0x60 => sig(true, F32, I32),
+            0x61..=0x66 => sig(true, F64, I32),
+            0x67..=0x69 => sig(false, I32, I32),
+            0x6a..=0x78 => sig(true, I32, I32),
+            0x79..=0x7b => sig(false, I64, I64),
+            0x7c..=0x8a => sig(true, I64, I64),
+            0x8b..=0x91 => sig(false, F32, F32),
+            0x92..=0x98 => sig(true, F32, F32),
+            0x99..=0x9f => sig(false, F64, F64),
+            0xa0..=0xa6 => sig(true, F64, F64),
+            0xa7 => sig(false, I64, I32),
+            0xa8 | 0xa9 => sig(false, F32, I32),
+            0xaa | 0xab => sig(false, F64, I32),
+            0xac | 0xad => sig(false, I32, I64),
+            0xae | 0xaf => sig(false, F32, I64),
+            0xb0 | 0xb1 => sig(false, F64, I64),
+            0xb2 | 0xb3 => sig(false, I32, F32),
+            0xb4 | 0xb5 => sig(false, I64, F32),
+            0xb6 => sig(false, F64, F32),
+            0xb7 | 0xb8 => sig(false, I32, F64),
+            0xb9 | 0xba => sig(false, I64, F64),
+            0xbb => sig(false, F32, F64),
+            0xbc => sig(false, F32, I32),
+            0xbd => sig(false, F64, I64),
+            0xbe => sig(false, I32, F32),
+            0xbf => sig(false, I64, F64),
+            0xc0 | 0xc1 => sig(false, I32, I32),
+            _ => sig(false, I64, I64), // 0xc2..=0xc4
+        };
+        op += 1;
+    }
+    t
+};
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Block,
@@ -177,7 +225,18 @@ impl Validator<'_> {
             results: ty.results().len(),
         });
         loop {
-            match self.r.byte()? {
+            let op = self.r.byte()?;
+            let sig = NUMERIC[op as usize];
+            if sig != 0 {
+                let operand = (sig >> 3 & 7) as u8;
+                if sig & 4 != 0 {
+                    self.pop(operand)?;
+                }
+                self.pop(operand)?;
+                self.push((sig >> 6) as u8);
+                continue;
+            }
+            match op {
                 // The most frequent operator, and the only one that can end the body.
                 0x20 => {
                     let t = self.local()?;
@@ -213,15 +272,6 @@ impl Validator<'_> {
             return self.unreachable.then_some(BOTTOM);
         }
         self.stack.pop()
-    }
-
-    /// Pops `b` then `a` (operands `a b` of a binary operator), pushes `result`.
-    #[inline(always)]
-    fn binary(&mut self, a: u8, b: u8, result: u8) -> Option<()> {
-        self.pop(b)?;
-        self.pop(a)?;
-        self.push(result);
-        Some(())
     }
 
     #[inline(always)]
@@ -558,38 +608,7 @@ impl Validator<'_> {
                 self.r.skip(8)?;
                 self.push(F64);
             }
-            0x45 => self.unary(I32, I32)?,
-            0x46..=0x4f => self.binary(I32, I32, I32)?,
-            0x50 => self.unary(I64, I32)?,
-            0x51..=0x5a => self.binary(I64, I64, I32)?,
-            0x5b..=0x60 => self.binary(F32, F32, I32)?,
-            0x61..=0x66 => self.binary(F64, F64, I32)?,
-            0x67..=0x69 => self.unary(I32, I32)?,
-            0x6a..=0x78 => self.binary(I32, I32, I32)?,
-            0x79..=0x7b => self.unary(I64, I64)?,
-            0x7c..=0x8a => self.binary(I64, I64, I64)?,
-            0x8b..=0x91 => self.unary(F32, F32)?,
-            0x92..=0x98 => self.binary(F32, F32, F32)?,
-            0x99..=0x9f => self.unary(F64, F64)?,
-            0xa0..=0xa6 => self.binary(F64, F64, F64)?,
-            0xa7 => self.unary(I64, I32)?,
-            0xa8 | 0xa9 => self.unary(F32, I32)?,
-            0xaa | 0xab => self.unary(F64, I32)?,
-            0xac | 0xad => self.unary(I32, I64)?,
-            0xae | 0xaf => self.unary(F32, I64)?,
-            0xb0 | 0xb1 => self.unary(F64, I64)?,
-            0xb2 | 0xb3 => self.unary(I32, F32)?,
-            0xb4 | 0xb5 => self.unary(I64, F32)?,
-            0xb6 => self.unary(F64, F32)?,
-            0xb7 | 0xb8 => self.unary(I32, F64)?,
-            0xb9 | 0xba => self.unary(I64, F64)?,
-            0xbb => self.unary(F32, F64)?,
-            0xbc => self.unary(F32, I32)?,
-            0xbd => self.unary(F64, I64)?,
-            0xbe => self.unary(I32, F32)?,
-            0xbf => self.unary(I64, F64)?,
-            0xc0 | 0xc1 => self.unary(I32, I32)?,
-            0xc2..=0xc4 => self.unary(I64, I64)?,
+            // 0x45..=0xc4: `NUMERIC`, in the caller.
             0xd0 => {
                 let t = match self.r.byte()? {
                     0x70 => FUNCREF,
