@@ -41,7 +41,7 @@ pub use const_expr::{ConstExpr, ConstOp};
 pub use deferred::{DeferredFunction, ValidatorScratch, decode_deferred, decode_deferred_hashed};
 pub use error::{DecodeError, SectionId};
 pub use features::{Features, Proposal};
-pub use hash::hash_bytes;
+pub use hash::{copy_and_hash, hash_bytes};
 pub use module::{
     CustomSection, DataKind, DataSegment, ElementItems, ElementKind, ElementSegment, Export,
     ExternKind, Function, Global, Import, ImportType, Module, Table,

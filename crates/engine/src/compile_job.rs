@@ -459,11 +459,13 @@ impl EngineInner {
         native
     }
 
-    /// The native module for `bytes`: from the cache, or compiled (through the streaming
-    /// decoder in test-streaming mode). Concurrent compiles of the same bytes compile once.
+    /// The native module for `bytes` (whose [`kiln_decoder::hash_bytes`] is `hash`): from the
+    /// cache, or compiled (through the streaming decoder in test-streaming mode). Concurrent
+    /// compiles of the same bytes compile once.
     pub fn get_or_compile(
         self: &Arc<Self>,
         bytes: Arc<[u8]>,
+        hash: u64,
         job: Option<&Arc<JobState>>,
         helpers: usize,
     ) -> Result<Arc<NativeModule>, EngineError> {
@@ -472,7 +474,7 @@ impl EngineInner {
         let reservation =
             match self
                 .cache
-                .lookup(&bytes, self.config.features, owner, job.map(|j| &**j))
+                .lookup(&bytes, hash, self.config.features, owner, job.map(|j| &**j))
             {
                 None => return Err(EngineError::Cancelled),
                 Some(Lookup::Hit(native)) => {
@@ -486,12 +488,9 @@ impl EngineInner {
         } else {
             // Bodies are validated on the compile threads, in parallel, each right before it
             // is compiled (or only validated, when compiling lazily).
-            let (module, validations) = kiln_decoder::decode_deferred_hashed(
-                bytes,
-                reservation.hash(),
-                &self.config.features,
-            )
-            .map_err(EngineError::Decode)?;
+            let (module, validations) =
+                kiln_decoder::decode_deferred_hashed(bytes, hash, &self.config.features)
+                    .map_err(EngineError::Decode)?;
             compile_decoded(self, Arc::new(module), validations, job, helpers, start)?
         };
         reservation.fulfil(&native);
@@ -565,9 +564,8 @@ impl Engine {
     ) -> Result<Arc<NativeModule>, EngineError> {
         let job = self.inner.start_job(isolate, 0);
         let helpers = self.inner.config.compile_threads.saturating_sub(1);
-        let result = self
-            .inner
-            .get_or_compile(Arc::from(wasm), Some(&job), helpers);
+        let (bytes, hash) = kiln_decoder::copy_and_hash(wasm);
+        let result = self.inner.get_or_compile(bytes, hash, Some(&job), helpers);
         self.inner.end_job(job.id);
         result
     }
@@ -618,7 +616,7 @@ impl Isolate {
             completion: completion.clone(),
             job_id: job.id,
         };
-        let bytes: Arc<[u8]> = Arc::from(wasm);
+        let (bytes, hash) = kiln_decoder::copy_and_hash(wasm);
         let isolate = self.shared.clone();
         let helpers = engine.config.compile_threads.saturating_sub(1);
         let worker_engine = engine.clone();
@@ -627,7 +625,7 @@ impl Isolate {
             Box::new(move || {
                 let e = &worker_engine;
                 e.run_async_job(&isolate, &job, options, &completion, || {
-                    e.get_or_compile(bytes, Some(&job), helpers)
+                    e.get_or_compile(bytes, hash, Some(&job), helpers)
                 });
             }),
         );

@@ -50,25 +50,21 @@ pub(crate) struct Reservation<'c> {
     done: bool,
 }
 
-impl Reservation<'_> {
-    /// The reserved bytes' [`kiln_decoder::hash_bytes`], computed by the lookup.
-    pub fn hash(&self) -> u64 {
-        self.key.hash
-    }
-}
-
 impl ModuleCache {
-    /// Finds an alive module for `bytes`, or reserves the compile. Waits while another compile
-    /// of the same bytes runs; gives up with `None` if `job` is cancelled meanwhile.
+    /// Finds an alive module for `bytes` (whose [`kiln_decoder::hash_bytes`] is `hash`), or
+    /// reserves the compile. Waits while another compile of the same bytes runs; gives up
+    /// with `None` if `job` is cancelled meanwhile.
     pub fn lookup(
         &self,
         bytes: &Arc<[u8]>,
+        hash: u64,
         features: Features,
         owner: u64,
         job: Option<&JobState>,
     ) -> Option<Lookup<'_>> {
+        debug_assert_eq!(hash, kiln_decoder::hash_bytes(bytes));
         let key = Key {
-            hash: kiln_decoder::hash_bytes(bytes),
+            hash,
             len: bytes.len(),
             features,
         };
