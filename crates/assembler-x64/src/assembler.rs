@@ -172,6 +172,17 @@ impl Assembler {
     /// The first error recorded while emitting, else [`AsmError::UnboundLabel`] if a
     /// referenced label was never bound.
     pub fn finish(mut self) -> Result<Vec<u8>, AsmError> {
+        self.finish_in_place()?;
+        Ok(self.buf)
+    }
+
+    /// [`Assembler::finish`] that leaves the finished code in the assembler ([`Assembler::code`])
+    /// instead of returning it, so that the assembler can then be [`Assembler::reset`] and
+    /// reused for the next piece of code without allocating again.
+    ///
+    /// # Errors
+    /// As [`Assembler::finish`]. Emitting after this call is a programming error.
+    pub fn finish_in_place(&mut self) -> Result<(), AsmError> {
         if !self.pool.is_empty() {
             self.align_with(16, inst::INT3.op);
             for entry in self.pool.layout() {
@@ -193,7 +204,23 @@ impl Assembler {
                 .expect("a pending fixup");
             return Err(AsmError::UnboundLabel(label));
         }
-        Ok(self.buf)
+        Ok(())
+    }
+
+    /// Empties the assembler for a new piece of code (no bytes, labels, constants or error),
+    /// keeping its allocations, and makes room for `bytes` bytes of code. Labels of the old
+    /// code must not be used with it any more. Cost: O(1) plus the reservation.
+    pub fn reset(&mut self, bytes: usize) {
+        self.buf.clear();
+        self.buf.reserve(bytes);
+        self.labels.clear();
+        self.pool.clear();
+        self.error = None;
+    }
+
+    /// The capacity of the code buffer, in bytes (what a reused assembler keeps allocated).
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
     }
 
     fn fail(&mut self, e: AsmError) {
