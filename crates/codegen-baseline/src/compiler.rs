@@ -595,7 +595,7 @@ impl<'a> FuncCompiler<'a> {
     fn emit_return(&mut self) -> Result<()> {
         let n = self.results.len();
         let len = self.stack.len();
-        let mut moves = Vec::with_capacity(n);
+        let mut moves: SmallVec<[Move; 4]> = SmallVec::new();
         let mut uses_ret_area = false;
         for (j, loc) in self.sig.results.iter().enumerate() {
             let pos = len - n + j;

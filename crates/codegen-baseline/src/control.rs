@@ -199,7 +199,13 @@ pub fn transfer(
     let mut moves: SmallVec<[Move; 16]> = SmallVec::new();
     for (pos, t) in target.iter().enumerate() {
         let v = if pos < base {
-            source[pos]
+            // Below the base, an entry already where the target wants it (the same
+            // register, its own slot, or the same constant) needs no move: the common case.
+            let v = source[pos];
+            if v.loc == t.loc {
+                continue;
+            }
+            v
         } else {
             source[top + pos - base]
         };
