@@ -80,16 +80,29 @@ fn unsupported(name: &str, offset: u32) -> CompileError {
     }
 }
 
+/// The kinds of `types`, or `Unsupported` at `offset` if one is `v128`.
 fn kinds(types: &[wasmparser::ValType], offset: u32) -> Result<SmallVec<[Kind; 4]>> {
-    types
-        .iter()
-        .map(|&t| {
-            Kind::of(t).ok_or(CompileError::Unsupported {
-                operator: "v128 value".into(),
-                offset,
-            })
-        })
-        .collect()
+    let mut out = SmallVec::with_capacity(types.len());
+    for &t in types {
+        out.push(Kind::of(t).ok_or_else(|| v128_value(offset))?);
+    }
+    Ok(out)
+}
+
+/// `Unsupported` at `offset` if one of `types` is `v128`.
+fn check_kinds(types: &[wasmparser::ValType], offset: u32) -> Result<()> {
+    match types.iter().all(|&t| Kind::of(t).is_some()) {
+        true => Ok(()),
+        false => Err(v128_value(offset)),
+    }
+}
+
+#[cold]
+fn v128_value(offset: u32) -> CompileError {
+    CompileError::Unsupported {
+        operator: "v128 value".into(),
+        offset,
+    }
 }
 
 fn gpr(g: Gpr) -> Reg {
@@ -191,7 +204,7 @@ impl<'a> FuncCompiler<'a> {
         let ty = module.function_type(func_index);
         let offset = range.start as u32;
         // Rejects v128 parameters before any code is emitted.
-        kinds(ty.params(), offset)?;
+        check_kinds(ty.params(), offset)?;
         let results = kinds(ty.results(), offset)?;
         let mut scratch = THREAD_SCRATCH.with(|s| s.take()).unwrap_or_default();
         let mut stack = ValueStack::default();

@@ -23,7 +23,7 @@ impl FuncCompiler<'_> {
 
     pub(super) fn call(&mut self, callee: Callee, ty: &FuncType) -> Result<()> {
         let results = kinds(ty.results(), self.offset)?;
-        kinds(ty.params(), self.offset)?;
+        check_kinds(ty.params(), self.offset)?;
         let layout = call_layout(ty.params(), ty.results());
         let args = self.take_args(ty.params().len());
         // Every cached register is caller-saved.
