@@ -302,7 +302,7 @@ impl Assembler {
     #[inline(always)]
     fn int(&mut self, form: IntForm, size: Size, reg: Option<Gpr>, rm: Rm, imm: Imm) {
         // Fast path for the bulk of generated code: 32/64-bit primary-map forms on a
-        // register or `[base + disp]`, with no or an 8/32-bit immediate.
+        // register or `[base + index * scale + disp]`, with no or an 8/32-bit immediate.
         if matches!(size, Size::S32 | Size::S64) && form.map == Map::Primary {
             let imm = match imm {
                 Imm::None => Some((0, 0)),
@@ -327,15 +327,16 @@ impl Assembler {
                         return;
                     }
                     Rm::Mem(Mem {
-                        addr: Addr::Base { base, index: None },
+                        addr: Addr::Base { base, index },
                         disp,
                     }) => {
-                        encoding::emit_primary_base(
+                        encoding::emit_primary_mem(
                             &mut self.buf,
                             form.op,
                             w,
                             reg_field,
                             base.enc(),
+                            index.map(|(i, scale)| (i.enc(), scale.bits())),
                             disp,
                             bits,
                             len,

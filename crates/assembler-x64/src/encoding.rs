@@ -319,23 +319,26 @@ pub(crate) fn emit_primary_rr(
     put(out, &b, n + imm_len);
 }
 
-/// [`emit_primary_rr`] with a `[base + disp]` memory operand (no index) instead of a
-/// register: the shortest displacement, a SIB byte for an `rsp`/`r12` base and always a
-/// displacement for an `rbp`/`r13` base, as [`emit_legacy`] encodes it.
+/// [`emit_primary_rr`] with a `[base + index * scale + disp]` memory operand (`index` is
+/// `(register number, SIB scale bits)`, never `rsp`) instead of a register: the shortest
+/// displacement, a SIB byte for an index or an `rsp`/`r12` base, and always a displacement
+/// for an `rbp`/`r13` base, as [`emit_legacy`] encodes it.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn emit_primary_base(
+pub(crate) fn emit_primary_mem(
     out: &mut Vec<u8>,
     op: u8,
     w: bool,
     reg: u8,
     base: u8,
+    index: Option<(u8, u8)>,
     disp: i32,
     imm: u32,
     imm_len: usize,
 ) {
     let mut b = [0u8; 16];
-    let rex = rex(w, reg, 0, base);
+    let x = index.map_or(0, |(i, _)| i);
+    let rex = rex(w, reg, x, base);
     let mut n = usize::from(rex != 0x40);
     b[0] = rex;
     b[n] = op;
@@ -347,11 +350,19 @@ pub(crate) fn emit_primary_base(
     } else {
         0b10
     };
-    b[n + 1] = modrm(md, reg, low);
     n += 2;
-    if low == 4 {
-        b[n] = sib(0, 0b100, 4);
-        n += 1;
+    match index {
+        None if low != 4 => b[n - 1] = modrm(md, reg, low),
+        None => {
+            b[n - 1] = modrm(md, reg, 0b100);
+            b[n] = sib(0, 0b100, low);
+            n += 1;
+        }
+        Some((i, scale)) => {
+            b[n - 1] = modrm(md, reg, 0b100);
+            b[n] = sib(scale, i, low);
+            n += 1;
+        }
     }
     match md {
         0b01 => {
