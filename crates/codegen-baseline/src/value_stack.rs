@@ -301,8 +301,18 @@ impl ValueStack {
         }
         locals.sort_unstable();
         for i in locals {
-            self.spill_entry(asm, i as usize);
+            let i = i as usize;
+            let v = self.values[i];
+            if let Loc::Reg(r) = v.loc {
+                masm::store(asm, v.kind, frame::slot(i), r);
+                self.regs.release(r);
+                self.values[i].loc = Loc::Stack;
+            }
         }
+        // Every local left its register: empty the lists at once instead of unlinking
+        // each local.
+        self.local_users.heads = [0; 32];
+        self.local_users.counts = [0; 32];
         for i in self.num_locals..self.values.len() {
             self.spill_entry(asm, i);
         }
