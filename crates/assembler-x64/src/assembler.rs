@@ -14,10 +14,10 @@ use std::fmt;
 
 use crate::constant_pool::ConstantPool;
 use crate::cpu::CpuFeatures;
-use crate::encoding::{self, Imm, LabelRef, Legacy, Opcode, Rm, Vex};
+use crate::encoding::{self, Imm, LabelRef, Legacy, Map, Opcode, Rm, Vex};
 use crate::inst::{self, AluOp, BitOp, FloatSize, IntForm, RoundMode, ShiftOp, SseOp, UnaryOp};
 use crate::label::{BindError, FixupKind, Label, Labels};
-use crate::operand::{Cond, Mem};
+use crate::operand::{Addr, Cond, Mem};
 use crate::reg::{Gpr, Size, Xmm};
 
 /// Why assembly failed. Offsets are code offsets at which the faulty instruction would start.
@@ -172,6 +172,17 @@ impl Assembler {
     /// The first error recorded while emitting, else [`AsmError::UnboundLabel`] if a
     /// referenced label was never bound.
     pub fn finish(mut self) -> Result<Vec<u8>, AsmError> {
+        self.finish_in_place()?;
+        Ok(self.buf)
+    }
+
+    /// [`Assembler::finish`] that leaves the finished code in the assembler ([`Assembler::code`])
+    /// instead of returning it, so that the assembler can then be [`Assembler::reset`] and
+    /// reused for the next piece of code without allocating again.
+    ///
+    /// # Errors
+    /// As [`Assembler::finish`]. Emitting after this call is a programming error.
+    pub fn finish_in_place(&mut self) -> Result<(), AsmError> {
         if !self.pool.is_empty() {
             self.align_with(16, inst::INT3.op);
             for entry in self.pool.layout() {
@@ -193,7 +204,23 @@ impl Assembler {
                 .expect("a pending fixup");
             return Err(AsmError::UnboundLabel(label));
         }
-        Ok(self.buf)
+        Ok(())
+    }
+
+    /// Empties the assembler for a new piece of code (no bytes, labels, constants or error),
+    /// keeping its allocations, and makes room for `bytes` bytes of code. Labels of the old
+    /// code must not be used with it any more. Cost: O(1) plus the reservation.
+    pub fn reset(&mut self, bytes: usize) {
+        self.buf.clear();
+        self.buf.reserve(bytes);
+        self.labels.clear();
+        self.pool.clear();
+        self.error = None;
+    }
+
+    /// The capacity of the code buffer, in bytes (what a reused assembler keeps allocated).
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
     }
 
     fn fail(&mut self, e: AsmError) {
@@ -272,8 +299,61 @@ impl Assembler {
     /// An integer instruction of `size` from an [`IntForm`] row: `reg` goes in ModRM.reg, or
     /// the row's `/digit` when `None`. Records an error and emits nothing when the row has no
     /// form for `size`.
-    #[inline]
+    #[inline(always)]
     fn int(&mut self, form: IntForm, size: Size, reg: Option<Gpr>, rm: Rm, imm: Imm) {
+        // Fast path for the bulk of generated code: 32/64-bit primary-map forms on a
+        // register or `[base + index * scale + disp]`, with no or an 8/32-bit immediate.
+        if matches!(size, Size::S32 | Size::S64) && form.map == Map::Primary {
+            let imm = match imm {
+                Imm::None => Some((0, 0)),
+                Imm::B(v) => Some((u32::from(v), 1)),
+                Imm::D(v) => Some((v, 4)),
+                Imm::W(_) | Imm::Q(_) => None,
+            };
+            if let Some((bits, len)) = imm {
+                let w = size == Size::S64;
+                let reg_field = reg.map_or(form.digit, Gpr::enc);
+                match rm {
+                    Rm::Reg(n) => {
+                        encoding::emit_primary_rr(
+                            &mut self.buf,
+                            form.op,
+                            w,
+                            reg_field,
+                            n,
+                            bits,
+                            len,
+                        );
+                        return;
+                    }
+                    Rm::Mem(Mem {
+                        addr: Addr::Base { base, index },
+                        disp,
+                    }) => {
+                        encoding::emit_primary_mem(
+                            &mut self.buf,
+                            form.op,
+                            w,
+                            reg_field,
+                            base.enc(),
+                            index.map(|(i, scale)| (i.enc(), scale.bits())),
+                            disp,
+                            bits,
+                            len,
+                        );
+                        return;
+                    }
+                    Rm::Mem(_) => {}
+                }
+            }
+        }
+        self.int_general(form, size, reg, rm, imm);
+    }
+
+    /// [`Assembler::int`] for any operands (8/16-bit forms, other maps, indexed or
+    /// rip-relative memory, 16/64-bit immediates).
+    #[inline(never)]
+    fn int_general(&mut self, form: IntForm, size: Size, reg: Option<Gpr>, rm: Rm, imm: Imm) {
         let op = match (size, form.op8) {
             (Size::S8, Some(op8)) => op8,
             (Size::S8, None) => {

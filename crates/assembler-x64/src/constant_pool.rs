@@ -79,6 +79,12 @@ impl ConstantPool {
         self.entries.push(Entry { label, bits, width });
     }
 
+    /// Forgets every entry, keeping the allocations.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.index.clear();
+    }
+
     /// Whether the pool is empty.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()

@@ -285,6 +285,100 @@ pub(crate) fn emit_legacy(
     buf_.flush(out, label)
 }
 
+/// Appends the first `len` bytes of `bytes` with one fixed-size copy (`len <= 16`).
+#[inline(always)]
+fn put(out: &mut Vec<u8>, bytes: &[u8; 16], len: usize) {
+    debug_assert!(len <= 15);
+    let base = out.len();
+    out.extend_from_slice(bytes);
+    out.truncate(base + len);
+}
+
+/// The fast path of [`emit_legacy`] for the most common instructions: a one-byte opcode of
+/// the primary map without prefixes, ModRM.reg `reg`, a register r/m operand (`mod 11`),
+/// `REX.W` if `w`, then the low `imm_len` (0, 1 or 4) bytes of `imm`. Encodes exactly as
+/// [`emit_legacy`] does for the same operands.
+#[inline(always)]
+pub(crate) fn emit_primary_rr(
+    out: &mut Vec<u8>,
+    op: u8,
+    w: bool,
+    reg: u8,
+    rm: u8,
+    imm: u32,
+    imm_len: usize,
+) {
+    let mut b = [0u8; 16];
+    let rex = rex(w, reg, 0, rm);
+    let mut n = usize::from(rex != 0x40);
+    b[0] = rex;
+    b[n] = op;
+    b[n + 1] = modrm(0b11, reg, rm);
+    n += 2;
+    b[n..n + 4].copy_from_slice(&imm.to_le_bytes());
+    put(out, &b, n + imm_len);
+}
+
+/// [`emit_primary_rr`] with a `[base + index * scale + disp]` memory operand (`index` is
+/// `(register number, SIB scale bits)`, never `rsp`) instead of a register: the shortest
+/// displacement, a SIB byte for an index or an `rsp`/`r12` base, and always a displacement
+/// for an `rbp`/`r13` base, as [`emit_legacy`] encodes it.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn emit_primary_mem(
+    out: &mut Vec<u8>,
+    op: u8,
+    w: bool,
+    reg: u8,
+    base: u8,
+    index: Option<(u8, u8)>,
+    disp: i32,
+    imm: u32,
+    imm_len: usize,
+) {
+    let mut b = [0u8; 16];
+    let x = index.map_or(0, |(i, _)| i);
+    let rex = rex(w, reg, x, base);
+    let mut n = usize::from(rex != 0x40);
+    b[0] = rex;
+    b[n] = op;
+    let low = base & 7;
+    let md = if disp == 0 && low != 5 {
+        0b00
+    } else if i8::try_from(disp).is_ok() {
+        0b01
+    } else {
+        0b10
+    };
+    n += 2;
+    match index {
+        None if low != 4 => b[n - 1] = modrm(md, reg, low),
+        None => {
+            b[n - 1] = modrm(md, reg, 0b100);
+            b[n] = sib(0, 0b100, low);
+            n += 1;
+        }
+        Some((i, scale)) => {
+            b[n - 1] = modrm(md, reg, 0b100);
+            b[n] = sib(scale, i, low);
+            n += 1;
+        }
+    }
+    match md {
+        0b01 => {
+            b[n] = disp as u8;
+            n += 1;
+        }
+        0b10 => {
+            b[n..n + 4].copy_from_slice(&disp.to_le_bytes());
+            n += 4;
+        }
+        _ => {}
+    }
+    b[n..n + 4].copy_from_slice(&imm.to_le_bytes());
+    put(out, &b, n + imm_len);
+}
+
 /// Emits a legacy instruction whose register is added to the opcode byte (`B8+r`, `50+r`,
 /// `0F C8+r`), with no ModRM, then `imm`.
 #[inline]

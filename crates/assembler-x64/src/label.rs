@@ -83,6 +83,13 @@ impl Labels {
         Label(index)
     }
 
+    /// Forgets every label and reference, keeping the allocations.
+    pub fn clear(&mut self) {
+        self.labels.clear();
+        self.fixups.clear();
+        self.pending = 0;
+    }
+
     /// The bound position of `label`, if bound.
     pub fn pos(&self, label: Label) -> Option<u32> {
         let pos = self.labels.get(label.0 as usize).expect(FOREIGN).pos;

@@ -26,7 +26,10 @@ use kiln_assembler_x64::{
 };
 use kiln_decoder::{FuncType, Module};
 use smallvec::SmallVec;
-use wasmparser::{BinaryReader, BlockType, FunctionBody, MemArg, Operator};
+use wasmparser::{
+    BinaryReader, BlockType, BrTable, FunctionBody, MemArg, OperatorsReader,
+    OperatorsReaderAllocations,
+};
 
 /// An out-of-line path emitted after the body.
 #[derive(Debug)]
@@ -34,8 +37,11 @@ enum StubKind {
     /// `ud2` for this trap.
     Trap(TrapCode),
     /// Call the tier-up builtin, preserving `live` registers, then jump to `resume`.
-    TierUp { resume: Label, live: Vec<Reg> },
+    TierUp { resume: Label, live: LiveRegs },
 }
+
+/// The registers live at a tier-up check, in order of first use on the value stack.
+type LiveRegs = SmallVec<[Reg; 8]>;
 
 #[derive(Debug)]
 struct Stub {
@@ -66,27 +72,37 @@ enum FCmp {
     Ge,
 }
 
-fn unsupported(op: &Operator, offset: u32) -> CompileError {
-    let name = format!("{op:?}");
-    let end = name
-        .find(|c: char| !c.is_ascii_alphanumeric())
-        .unwrap_or(name.len());
+/// The error for operator `name` (as wasmparser spells it), which this tier does not compile.
+fn unsupported(name: &str, offset: u32) -> CompileError {
     CompileError::Unsupported {
-        operator: name[..end].to_string(),
+        operator: name.to_string(),
         offset,
     }
 }
 
+/// The kinds of `types`, or `Unsupported` at `offset` if one is `v128`.
 fn kinds(types: &[wasmparser::ValType], offset: u32) -> Result<SmallVec<[Kind; 4]>> {
-    types
-        .iter()
-        .map(|&t| {
-            Kind::of(t).ok_or(CompileError::Unsupported {
-                operator: "v128 value".into(),
-                offset,
-            })
-        })
-        .collect()
+    let mut out = SmallVec::with_capacity(types.len());
+    for &t in types {
+        out.push(Kind::of(t).ok_or_else(|| v128_value(offset))?);
+    }
+    Ok(out)
+}
+
+/// `Unsupported` at `offset` if one of `types` is `v128`.
+fn check_kinds(types: &[wasmparser::ValType], offset: u32) -> Result<()> {
+    match types.iter().all(|&t| Kind::of(t).is_some()) {
+        true => Ok(()),
+        false => Err(v128_value(offset)),
+    }
+}
+
+#[cold]
+fn v128_value(offset: u32) -> CompileError {
+    CompileError::Unsupported {
+        operator: "v128 value".into(),
+        offset,
+    }
 }
 
 fn gpr(g: Gpr) -> Reg {
@@ -104,14 +120,24 @@ struct DebugState<'a> {
     break_stub: Option<Label>,
 }
 
-/// Allocations a thread keeps from one compilation to the next: the code buffer (the code
-/// is copied out at its exact size) and value-stack vectors. Taken at the start of a
-/// compilation and put back at its end; a failed compilation drops them.
+/// Allocations a thread keeps from one compilation to the next: the assembler (its code
+/// buffer, labels and constant pool; the code is copied out at its exact size), value-stack
+/// vectors, the control stack, the stubs and the tables that are copied out at their exact
+/// size. Taken at the start of a compilation and put back at its end; a failed compilation
+/// drops them.
 #[derive(Default)]
 struct Scratch {
-    code: Vec<u8>,
+    asm: Assembler,
     values: Vec<Value>,
     spare_states: Vec<Vec<Value>>,
+    control: Vec<Control>,
+    stubs: Vec<Stub>,
+    relocations: Vec<Relocation>,
+    trap_sites: Vec<TrapSite>,
+    source_positions: Vec<SourcePosition>,
+    local_kinds: Vec<Kind>,
+    br_table_labels: Vec<Option<Label>>,
+    reader_allocs: OperatorsReaderAllocations,
 }
 
 /// Buffers larger than this are freed rather than kept for the next function.
@@ -146,8 +172,6 @@ pub(crate) struct FuncCompiler<'a> {
     stubs: Vec<Stub>,
     frame_patch: usize,
     body_len: u32,
-    /// The next operator is `br_if` or `if`: a comparison may leave its result in the flags.
-    next_is_branch: bool,
     /// A comparison whose result is in the flags (condition true = nonzero), for the
     /// `br_if`/`if` that follows.
     pending_cond: Option<Cond>,
@@ -157,6 +181,12 @@ pub(crate) struct FuncCompiler<'a> {
     /// Value-stack states no longer used (merge states, else states, replaced stacks),
     /// empty, kept to be reused instead of allocating one per block.
     spare_states: Vec<Vec<Value>>,
+    /// `br_table` scratch: the stub label of each target depth.
+    br_table_labels: Vec<Option<Label>>,
+    /// The kind of each local (kept for its allocation).
+    local_kinds: Vec<Kind>,
+    /// The operator reader's frame stack (kept for its allocation).
+    reader_allocs: OperatorsReaderAllocations,
 }
 
 impl<'a> FuncCompiler<'a> {
@@ -174,36 +204,45 @@ impl<'a> FuncCompiler<'a> {
         let ty = module.function_type(func_index);
         let offset = range.start as u32;
         // Rejects v128 parameters before any code is emitted.
-        kinds(ty.params(), offset)?;
+        check_kinds(ty.params(), offset)?;
         let results = kinds(ty.results(), offset)?;
-        let scratch = THREAD_SCRATCH.with(|s| s.take()).unwrap_or_default();
+        let mut scratch = THREAD_SCRATCH.with(|s| s.take()).unwrap_or_default();
         let mut stack = ValueStack::default();
         stack.values = scratch.values;
         stack.values.clear();
+        scratch.asm.reset(range.len() * 4 + 64);
+        scratch.control.clear();
+        scratch.stubs.clear();
+        scratch.relocations.clear();
+        scratch.trap_sites.clear();
+        scratch.source_positions.clear();
+        scratch.local_kinds.clear();
         Ok(FuncCompiler {
             module,
             layout,
             opts,
             func_index,
-            asm: Assembler::with_buffer(scratch.code, range.len() * 4 + 64),
+            asm: scratch.asm,
             stack,
-            control: Vec::new(),
+            control: scratch.control,
             num_locals: 0,
             reachable: true,
             dead_depth: 0,
             offset,
             sig: call_layout(ty.params(), ty.results()),
             results,
-            relocations: Vec::new(),
-            trap_sites: Vec::new(),
-            source_positions: Vec::new(),
-            stubs: Vec::new(),
+            relocations: scratch.relocations,
+            trap_sites: scratch.trap_sites,
+            source_positions: scratch.source_positions,
+            stubs: scratch.stubs,
             frame_patch: 0,
             body_len: range.len() as u32,
-            next_is_branch: false,
             pending_cond: None,
             debug: None,
             spare_states: scratch.spare_states,
+            br_table_labels: scratch.br_table_labels,
+            local_kinds: scratch.local_kinds,
+            reader_allocs: scratch.reader_allocs,
         })
     }
 
@@ -215,8 +254,10 @@ impl<'a> FuncCompiler<'a> {
         let wire = self.module.wire_bytes.clone();
         let body = FunctionBody::new(BinaryReader::new(&wire[range.clone()], range.start as u64));
         let ty = self.module.function_type(self.func_index).clone();
-        let mut local_kinds: Vec<Kind> = kinds(ty.params(), self.offset)?.to_vec();
-        for local in body.get_locals_reader()? {
+        let mut local_kinds = std::mem::take(&mut self.local_kinds);
+        local_kinds.extend(kinds(ty.params(), self.offset)?);
+        let mut locals = body.get_locals_reader()?.into_iter();
+        for local in &mut locals {
             let (count, t) = local?;
             let kind = Kind::of(t).ok_or(CompileError::Unsupported {
                 operator: "v128 local".into(),
@@ -235,10 +276,13 @@ impl<'a> FuncCompiler<'a> {
         }
         self.stack.values.reserve(local_kinds.len() + 16);
         self.prologue(&ty, &local_kinds)?;
-        let mut ops = body.get_operators_reader()?;
+        self.local_kinds = local_kinds;
+        let mut ops = OperatorsReader::new_with_allocs(
+            locals.into_binary_reader_for_operators(),
+            std::mem::take(&mut self.reader_allocs),
+        );
         while !ops.eof() {
-            let (op, offset) = ops.read_with_offset()?;
-            self.offset = offset as u32;
+            self.offset = ops.original_position() as u32;
             if self.reachable {
                 if self.debug.is_some() {
                     self.debug_boundary()?;
@@ -252,13 +296,22 @@ impl<'a> FuncCompiler<'a> {
                     self.debug_check(EntryKind::Break)?;
                 }
             }
-            // Peek at the next opcode byte: 0x04 is `if`, 0x0d is `br_if`. Debug code keeps
-            // every result on the value stack, so it never fuses a comparison with a branch.
-            self.next_is_branch = self.debug.is_none()
-                && matches!(ops.get_binary_reader().read_u8(), Ok(0x04 | 0x0d));
-            self.visit(op)?;
+            ops.visit_operator(&mut self)??;
         }
+        self.reader_allocs = ops.into_allocations();
         self.finish()
+    }
+
+    /// Whether the operator after the current one, which must be one byte long (an integer
+    /// comparison or `ref.is_null`), is `if` (0x04) or `br_if` (0x0d): then a comparison may
+    /// leave its result in the flags. Never in debug code, which keeps every result on the
+    /// value stack.
+    fn next_is_branch(&self) -> bool {
+        self.debug.is_none()
+            && matches!(
+                self.module.wire_bytes.get(self.offset as usize + 1),
+                Some(0x04 | 0x0d)
+            )
     }
 
     // --- Bookkeeping ---------------------------------------------------------------------
@@ -368,7 +421,7 @@ impl<'a> FuncCompiler<'a> {
             start_offset: self.offset,
         });
         let cost = self.body_len.clamp(1, i32::MAX as u32) as i32;
-        let live: Vec<Reg> = self.live_regs(&self.stack.values);
+        let live = self.live_regs(&self.stack.values);
         self.tier_up_check(cost, live);
         if let Some(d) = &self.debug {
             let entry_check = d.options.function_entry;
@@ -507,9 +560,9 @@ impl<'a> FuncCompiler<'a> {
         Ok(())
     }
 
-    fn live_regs(&self, values: &[Value]) -> Vec<Reg> {
+    fn live_regs(&self, values: &[Value]) -> LiveRegs {
         let mut set = RegSet::EMPTY;
-        let mut live = Vec::new();
+        let mut live = LiveRegs::new();
         for v in values {
             if let Loc::Reg(r) = v.loc
                 && !set.contains(r)
@@ -523,7 +576,7 @@ impl<'a> FuncCompiler<'a> {
 
     /// Charges `cost` to the function's tier-up budget; calls the builtin when it goes
     /// negative, preserving `live`.
-    fn tier_up_check(&mut self, cost: i32, live: Vec<Reg>) {
+    fn tier_up_check(&mut self, cost: i32, live: LiveRegs) {
         if !self.opts.tier_up {
             return;
         }
@@ -555,7 +608,7 @@ impl<'a> FuncCompiler<'a> {
     fn emit_return(&mut self) -> Result<()> {
         let n = self.results.len();
         let len = self.stack.len();
-        let mut moves = Vec::with_capacity(n);
+        let mut moves: SmallVec<[Move; 4]> = SmallVec::new();
         let mut uses_ret_area = false;
         for (j, loc) in self.sig.results.iter().enumerate() {
             let pos = len - n + j;
@@ -584,8 +637,8 @@ impl<'a> FuncCompiler<'a> {
     }
 
     fn finish(mut self) -> Result<CompiledFunction> {
-        let stubs = std::mem::take(&mut self.stubs);
-        for stub in stubs {
+        let mut stubs = std::mem::take(&mut self.stubs);
+        for stub in stubs.drain(..) {
             self.asm.bind(stub.label);
             let pos = SourcePosition {
                 pc_offset: self.pc(),
@@ -606,16 +659,23 @@ impl<'a> FuncCompiler<'a> {
                 }
             }
         }
+        self.stubs = stubs;
         if let Some(label) = self.debug.as_ref().and_then(|d| d.break_stub) {
             self.emit_debug_break_stub(label);
         }
         let frame_size = frame::frame_size(self.stack.max_height);
         self.asm.patch_i32(self.frame_patch, frame_size as i32);
-        let buffer = self
-            .asm
-            .finish()
+        self.asm
+            .finish_in_place()
             .map_err(|e| CompileError::Internal(e.to_string()))?;
-        let code = buffer.clone();
+        let compiled = CompiledFunction {
+            code: self.asm.code().to_vec(),
+            relocations: self.relocations.clone(),
+            trap_sites: self.trap_sites.clone(),
+            source_positions: self.source_positions.clone(),
+            frame_size,
+            debug_side_table: self.debug.map(|d| d.table.finish()),
+        };
         let mut spare_states = self.spare_states;
         spare_states.retain(|v| v.capacity() <= SCRATCH_STATE_LIMIT);
         spare_states.truncate(SCRATCH_STATES_LIMIT);
@@ -623,34 +683,35 @@ impl<'a> FuncCompiler<'a> {
         if values.capacity() > SCRATCH_STATE_LIMIT {
             values = Vec::new();
         }
-        if buffer.capacity() <= SCRATCH_CODE_LIMIT {
+        if self.asm.capacity() <= SCRATCH_CODE_LIMIT {
             THREAD_SCRATCH.with(|s| {
                 s.set(Some(Scratch {
-                    code: buffer,
+                    asm: self.asm,
                     values,
                     spare_states,
+                    control: self.control,
+                    stubs: self.stubs,
+                    relocations: self.relocations,
+                    trap_sites: self.trap_sites,
+                    source_positions: self.source_positions,
+                    local_kinds: self.local_kinds,
+                    br_table_labels: self.br_table_labels,
+                    reader_allocs: self.reader_allocs,
                 }))
             });
         }
-        Ok(CompiledFunction {
-            code,
-            relocations: self.relocations,
-            trap_sites: self.trap_sites,
-            source_positions: self.source_positions,
-            frame_size,
-            debug_side_table: self.debug.map(|d| d.table.finish()),
-        })
+        Ok(compiled)
     }
 
     fn emit_tier_up_call(&mut self, live: &[Reg]) {
-        let gprs: Vec<Gpr> = live
+        let gprs: SmallVec<[Gpr; 8]> = live
             .iter()
             .filter_map(|r| match r {
                 Reg::Gpr(g) => Some(*g),
                 _ => None,
             })
             .collect();
-        let xmms: Vec<Xmm> = live
+        let xmms: SmallVec<[Xmm; 8]> = live
             .iter()
             .filter_map(|r| match r {
                 Reg::Xmm(x) => Some(*x),
@@ -692,316 +753,6 @@ impl<'a> FuncCompiler<'a> {
         self.asm
             .call_m(Mem::base(SCRATCH, id.table_offset() as i32));
     }
-
-    // --- The visitor -------------------------------------------------------------------------
-
-    fn visit(&mut self, op: Operator) -> Result<()> {
-        use Kind::*;
-        use Operator as O;
-        if !self.reachable {
-            match op {
-                O::Block { .. } | O::Loop { .. } | O::If { .. } => self.dead_depth += 1,
-                O::Else if self.dead_depth == 0 => self.visit_else()?,
-                O::End if self.dead_depth == 0 => self.visit_end()?,
-                O::End => self.dead_depth -= 1,
-                _ => {}
-            }
-            return Ok(());
-        }
-        match op {
-            // Control.
-            O::Unreachable => {
-                self.trap_here(TrapCode::Unreachable);
-                self.asm.ud2();
-                self.reachable = false;
-            }
-            O::Nop => {}
-            O::Block { blockty } => self.visit_block(blockty, ControlKind::Block)?,
-            O::Loop { blockty } => self.visit_loop(blockty)?,
-            O::If { blockty } => self.visit_if(blockty)?,
-            O::Else => self.visit_else()?,
-            O::End => self.visit_end()?,
-            O::Br { relative_depth } => {
-                self.branch_to(relative_depth)?;
-                self.reachable = false;
-            }
-            O::BrIf { relative_depth } => self.visit_br_if(relative_depth)?,
-            O::BrTable { targets } => {
-                let depths = targets
-                    .targets()
-                    .collect::<std::result::Result<Vec<u32>, _>>()?;
-                self.visit_br_table(&depths, targets.default())?;
-            }
-            O::Return => {
-                self.emit_return()?;
-                self.reachable = false;
-            }
-            O::Call { function_index } => {
-                let ty = self.module.function_type(function_index).clone();
-                let callee = if function_index < self.module.num_imported_functions {
-                    Callee::Import(function_index)
-                } else {
-                    Callee::Local(function_index)
-                };
-                self.call(callee, &ty)?;
-            }
-            O::CallIndirect {
-                type_index,
-                table_index,
-            } => self.visit_call_indirect(type_index, table_index)?,
-            O::Drop => {
-                let (v, _) = self.stack.pop();
-                self.stack.release(v);
-            }
-            O::Select => self.visit_select()?,
-            O::TypedSelect { ty } if Kind::of(ty).is_some() => self.visit_select()?,
-
-            // Locals and globals.
-            O::LocalGet { local_index } => self.local_get(local_index as usize)?,
-            O::LocalSet { local_index } => self.local_set(local_index as usize, false)?,
-            O::LocalTee { local_index } => self.local_set(local_index as usize, true)?,
-            O::GlobalGet { global_index } => self.global_get(global_index, &op)?,
-            O::GlobalSet { global_index } => self.global_set(global_index, &op)?,
-
-            // Constants.
-            O::I32Const { value } => self.stack.push_const(I32, i64::from(value))?,
-            O::I64Const { value } => self.stack.push_const(I64, value)?,
-            O::F32Const { value } => self.stack.push_const(F32, i64::from(value.bits()))?,
-            O::F64Const { value } => self.stack.push_const(F64, value.bits() as i64)?,
-
-            // Integer arithmetic.
-            O::I32Add => self.alu(I32, AluOp::Add, i64::wrapping_add)?,
-            O::I64Add => self.alu(I64, AluOp::Add, i64::wrapping_add)?,
-            O::I32Sub => self.alu(I32, AluOp::Sub, i64::wrapping_sub)?,
-            O::I64Sub => self.alu(I64, AluOp::Sub, i64::wrapping_sub)?,
-            O::I32And => self.alu(I32, AluOp::And, |a, b| a & b)?,
-            O::I64And => self.alu(I64, AluOp::And, |a, b| a & b)?,
-            O::I32Or => self.alu(I32, AluOp::Or, |a, b| a | b)?,
-            O::I64Or => self.alu(I64, AluOp::Or, |a, b| a | b)?,
-            O::I32Xor => self.alu(I32, AluOp::Xor, |a, b| a ^ b)?,
-            O::I64Xor => self.alu(I64, AluOp::Xor, |a, b| a ^ b)?,
-            O::I32Mul => self.mul(I32)?,
-            O::I64Mul => self.mul(I64)?,
-            O::I32DivS => self.divrem(I32, true, false)?,
-            O::I64DivS => self.divrem(I64, true, false)?,
-            O::I32DivU => self.divrem(I32, false, false)?,
-            O::I64DivU => self.divrem(I64, false, false)?,
-            O::I32RemS => self.divrem(I32, true, true)?,
-            O::I64RemS => self.divrem(I64, true, true)?,
-            O::I32RemU => self.divrem(I32, false, true)?,
-            O::I64RemU => self.divrem(I64, false, true)?,
-            O::I32Shl => self.shift(I32, ShiftOp::Shl)?,
-            O::I64Shl => self.shift(I64, ShiftOp::Shl)?,
-            O::I32ShrS => self.shift(I32, ShiftOp::Sar)?,
-            O::I64ShrS => self.shift(I64, ShiftOp::Sar)?,
-            O::I32ShrU => self.shift(I32, ShiftOp::Shr)?,
-            O::I64ShrU => self.shift(I64, ShiftOp::Shr)?,
-            O::I32Rotl => self.shift(I32, ShiftOp::Rol)?,
-            O::I64Rotl => self.shift(I64, ShiftOp::Rol)?,
-            O::I32Rotr => self.shift(I32, ShiftOp::Ror)?,
-            O::I64Rotr => self.shift(I64, ShiftOp::Ror)?,
-            O::I32Clz => self.bitcount(I32, BitOp::Lzcnt)?,
-            O::I64Clz => self.bitcount(I64, BitOp::Lzcnt)?,
-            O::I32Ctz => self.bitcount(I32, BitOp::Tzcnt)?,
-            O::I64Ctz => self.bitcount(I64, BitOp::Tzcnt)?,
-            O::I32Popcnt => self.bitcount(I32, BitOp::Popcnt)?,
-            O::I64Popcnt => self.bitcount(I64, BitOp::Popcnt)?,
-            O::I32Extend8S => self.extend(I32, Size::S32, Size::S8)?,
-            O::I32Extend16S => self.extend(I32, Size::S32, Size::S16)?,
-            O::I64Extend8S => self.extend(I64, Size::S64, Size::S8)?,
-            O::I64Extend16S => self.extend(I64, Size::S64, Size::S16)?,
-            O::I64Extend32S | O::I64ExtendI32S => self.extend(I64, Size::S64, Size::S32)?,
-            O::I64ExtendI32U => self.extend_u()?,
-            O::I32WrapI64 => self.wrap()?,
-
-            // Integer comparisons.
-            O::I32Eqz => self.eqz(I32)?,
-            O::I64Eqz => self.eqz(I64)?,
-            O::I32Eq => self.icmp(I32, Cond::E)?,
-            O::I64Eq => self.icmp(I64, Cond::E)?,
-            O::I32Ne => self.icmp(I32, Cond::Ne)?,
-            O::I64Ne => self.icmp(I64, Cond::Ne)?,
-            O::I32LtS => self.icmp(I32, Cond::L)?,
-            O::I64LtS => self.icmp(I64, Cond::L)?,
-            O::I32LtU => self.icmp(I32, Cond::B)?,
-            O::I64LtU => self.icmp(I64, Cond::B)?,
-            O::I32GtS => self.icmp(I32, Cond::G)?,
-            O::I64GtS => self.icmp(I64, Cond::G)?,
-            O::I32GtU => self.icmp(I32, Cond::A)?,
-            O::I64GtU => self.icmp(I64, Cond::A)?,
-            O::I32LeS => self.icmp(I32, Cond::Le)?,
-            O::I64LeS => self.icmp(I64, Cond::Le)?,
-            O::I32LeU => self.icmp(I32, Cond::Be)?,
-            O::I64LeU => self.icmp(I64, Cond::Be)?,
-            O::I32GeS => self.icmp(I32, Cond::Ge)?,
-            O::I64GeS => self.icmp(I64, Cond::Ge)?,
-            O::I32GeU => self.icmp(I32, Cond::Ae)?,
-            O::I64GeU => self.icmp(I64, Cond::Ae)?,
-
-            // Floats.
-            O::F32Add => self.fbin(F32, SseOp::Addss)?,
-            O::F64Add => self.fbin(F64, SseOp::Addsd)?,
-            O::F32Sub => self.fbin(F32, SseOp::Subss)?,
-            O::F64Sub => self.fbin(F64, SseOp::Subsd)?,
-            O::F32Mul => self.fbin(F32, SseOp::Mulss)?,
-            O::F64Mul => self.fbin(F64, SseOp::Mulsd)?,
-            O::F32Div => self.fbin(F32, SseOp::Divss)?,
-            O::F64Div => self.fbin(F64, SseOp::Divsd)?,
-            O::F32Min => self.fminmax(F32, true)?,
-            O::F64Min => self.fminmax(F64, true)?,
-            O::F32Max => self.fminmax(F32, false)?,
-            O::F64Max => self.fminmax(F64, false)?,
-            O::F32Sqrt => self.funary(F32, |a, x| a.sse_rr(SseOp::Sqrtss, x, x))?,
-            O::F64Sqrt => self.funary(F64, |a, x| a.sse_rr(SseOp::Sqrtsd, x, x))?,
-            O::F32Neg => self.fbitwise(F32, SseOp::Xorps, 0x8000_0000)?,
-            O::F64Neg => self.fbitwise(F64, SseOp::Xorps, 1 << 63)?,
-            O::F32Abs => self.fbitwise(F32, SseOp::Andps, 0x7fff_ffff)?,
-            O::F64Abs => self.fbitwise(F64, SseOp::Andps, u64::MAX >> 1)?,
-            O::F32Copysign => self.copysign(F32)?,
-            O::F64Copysign => self.copysign(F64)?,
-            O::F32Ceil => self.fround(F32, RoundMode::Up, &op)?,
-            O::F64Ceil => self.fround(F64, RoundMode::Up, &op)?,
-            O::F32Floor => self.fround(F32, RoundMode::Down, &op)?,
-            O::F64Floor => self.fround(F64, RoundMode::Down, &op)?,
-            O::F32Trunc => self.fround(F32, RoundMode::Zero, &op)?,
-            O::F64Trunc => self.fround(F64, RoundMode::Zero, &op)?,
-            O::F32Nearest => self.fround(F32, RoundMode::Nearest, &op)?,
-            O::F64Nearest => self.fround(F64, RoundMode::Nearest, &op)?,
-            O::F32Eq => self.fcmp(F32, FCmp::Eq)?,
-            O::F64Eq => self.fcmp(F64, FCmp::Eq)?,
-            O::F32Ne => self.fcmp(F32, FCmp::Ne)?,
-            O::F64Ne => self.fcmp(F64, FCmp::Ne)?,
-            O::F32Lt => self.fcmp(F32, FCmp::Lt)?,
-            O::F64Lt => self.fcmp(F64, FCmp::Lt)?,
-            O::F32Gt => self.fcmp(F32, FCmp::Gt)?,
-            O::F64Gt => self.fcmp(F64, FCmp::Gt)?,
-            O::F32Le => self.fcmp(F32, FCmp::Le)?,
-            O::F64Le => self.fcmp(F64, FCmp::Le)?,
-            O::F32Ge => self.fcmp(F32, FCmp::Ge)?,
-            O::F64Ge => self.fcmp(F64, FCmp::Ge)?,
-
-            // Conversions.
-            O::F32ConvertI32S => self.convert_int(F32, I32, true)?,
-            O::F32ConvertI32U => self.convert_int(F32, I32, false)?,
-            O::F32ConvertI64S => self.convert_int(F32, I64, true)?,
-            O::F32ConvertI64U => self.convert_int(F32, I64, false)?,
-            O::F64ConvertI32S => self.convert_int(F64, I32, true)?,
-            O::F64ConvertI32U => self.convert_int(F64, I32, false)?,
-            O::F64ConvertI64S => self.convert_int(F64, I64, true)?,
-            O::F64ConvertI64U => self.convert_int(F64, I64, false)?,
-            O::F32DemoteF64 => self.fconvert(F32, SseOp::Cvtsd2ss)?,
-            O::F64PromoteF32 => self.fconvert(F64, SseOp::Cvtss2sd)?,
-            O::I32ReinterpretF32 => self.reinterpret(I32)?,
-            O::I64ReinterpretF64 => self.reinterpret(I64)?,
-            O::F32ReinterpretI32 => self.reinterpret(F32)?,
-            O::F64ReinterpretI64 => self.reinterpret(F64)?,
-            O::I32TruncF32S => self.trunc(I32, F32, true, false)?,
-            O::I32TruncF32U => self.trunc(I32, F32, false, false)?,
-            O::I32TruncF64S => self.trunc(I32, F64, true, false)?,
-            O::I32TruncF64U => self.trunc(I32, F64, false, false)?,
-            O::I64TruncF32S => self.trunc(I64, F32, true, false)?,
-            O::I64TruncF32U => self.trunc(I64, F32, false, false)?,
-            O::I64TruncF64S => self.trunc(I64, F64, true, false)?,
-            O::I64TruncF64U => self.trunc(I64, F64, false, false)?,
-            O::I32TruncSatF32S => self.trunc(I32, F32, true, true)?,
-            O::I32TruncSatF32U => self.trunc(I32, F32, false, true)?,
-            O::I32TruncSatF64S => self.trunc(I32, F64, true, true)?,
-            O::I32TruncSatF64U => self.trunc(I32, F64, false, true)?,
-            O::I64TruncSatF32S => self.trunc(I64, F32, true, true)?,
-            O::I64TruncSatF32U => self.trunc(I64, F32, false, true)?,
-            O::I64TruncSatF64S => self.trunc(I64, F64, true, true)?,
-            O::I64TruncSatF64U => self.trunc(I64, F64, false, true)?,
-
-            // Memory.
-            O::I32Load { memarg } => self.load(&memarg, I32, LoadOp::Plain(Size::S32), &op)?,
-            O::I64Load { memarg } => self.load(&memarg, I64, LoadOp::Plain(Size::S64), &op)?,
-            O::F32Load { memarg } => self.load(&memarg, F32, LoadOp::Float, &op)?,
-            O::F64Load { memarg } => self.load(&memarg, F64, LoadOp::Float, &op)?,
-            O::I32Load8S { memarg } => self.load(&memarg, I32, LoadOp::Sx(Size::S8), &op)?,
-            O::I32Load8U { memarg } => self.load(&memarg, I32, LoadOp::Zx(Size::S8), &op)?,
-            O::I32Load16S { memarg } => self.load(&memarg, I32, LoadOp::Sx(Size::S16), &op)?,
-            O::I32Load16U { memarg } => self.load(&memarg, I32, LoadOp::Zx(Size::S16), &op)?,
-            O::I64Load8S { memarg } => self.load(&memarg, I64, LoadOp::Sx(Size::S8), &op)?,
-            O::I64Load8U { memarg } => self.load(&memarg, I64, LoadOp::Zx(Size::S8), &op)?,
-            O::I64Load16S { memarg } => self.load(&memarg, I64, LoadOp::Sx(Size::S16), &op)?,
-            O::I64Load16U { memarg } => self.load(&memarg, I64, LoadOp::Zx(Size::S16), &op)?,
-            O::I64Load32S { memarg } => self.load(&memarg, I64, LoadOp::Sx(Size::S32), &op)?,
-            O::I64Load32U { memarg } => self.load(&memarg, I64, LoadOp::Plain(Size::S32), &op)?,
-            O::I32Store { memarg } => self.store(&memarg, Size::S32, &op)?,
-            O::I64Store { memarg } => self.store(&memarg, Size::S64, &op)?,
-            O::F32Store { memarg } => self.store(&memarg, Size::S32, &op)?,
-            O::F64Store { memarg } => self.store(&memarg, Size::S64, &op)?,
-            O::I32Store8 { memarg } | O::I64Store8 { memarg } => {
-                self.store(&memarg, Size::S8, &op)?
-            }
-            O::I32Store16 { memarg } | O::I64Store16 { memarg } => {
-                self.store(&memarg, Size::S16, &op)?
-            }
-            O::I64Store32 { memarg } => self.store(&memarg, Size::S32, &op)?,
-            O::MemorySize { mem } => self.memory_size(mem, &op)?,
-            O::MemoryGrow { mem } => {
-                self.check_memory(mem, &op)?;
-                self.call_builtin(BuiltinId::MemoryGrow, &[mem], 1, Some(I32))?
-            }
-            O::MemoryCopy { dst_mem, src_mem } => {
-                self.check_memory(dst_mem, &op)?;
-                self.check_memory(src_mem, &op)?;
-                self.call_builtin(BuiltinId::MemoryCopy, &[dst_mem, src_mem], 3, None)?
-            }
-            O::MemoryFill { mem } => {
-                self.check_memory(mem, &op)?;
-                self.call_builtin(BuiltinId::MemoryFill, &[mem], 3, None)?
-            }
-            O::MemoryInit { data_index, mem } => {
-                self.check_memory(mem, &op)?;
-                self.call_builtin(BuiltinId::MemoryInit, &[mem, data_index], 3, None)?
-            }
-            O::DataDrop { data_index } => {
-                self.call_builtin(BuiltinId::DataDrop, &[data_index], 0, None)?
-            }
-
-            // References and tables.
-            O::RefNull { .. } => self.stack.push_const(Ref, 0)?,
-            O::RefIsNull => self.eqz(Ref)?,
-            O::RefFunc { function_index } => {
-                let dst = self
-                    .stack
-                    .alloc(&mut self.asm, RegClass::Gpr, RegSet::EMPTY);
-                let off = self.layout.funcref(function_index) as i32;
-                self.asm.lea(Size::S64, dst.gpr(), Mem::base(VMCTX, off));
-                self.stack.push_reg(Ref, dst)?;
-            }
-            O::TableGet { table } => self.table_get(table, &op)?,
-            O::TableSet { table } => self.table_set(table, &op)?,
-            O::TableSize { table } => self.table_size(table, &op)?,
-            O::TableGrow { table } => {
-                self.check_table(table, &op)?;
-                self.call_builtin(BuiltinId::TableGrow, &[table], 2, Some(I32))?
-            }
-            O::TableFill { table } => {
-                self.check_table(table, &op)?;
-                self.call_builtin(BuiltinId::TableFill, &[table], 3, None)?
-            }
-            O::TableCopy {
-                dst_table,
-                src_table,
-            } => {
-                self.check_table(dst_table, &op)?;
-                self.check_table(src_table, &op)?;
-                self.call_builtin(BuiltinId::TableCopy, &[dst_table, src_table], 3, None)?
-            }
-            O::TableInit { elem_index, table } => {
-                self.check_table(table, &op)?;
-                self.call_builtin(BuiltinId::TableInit, &[table, elem_index], 3, None)?
-            }
-            O::ElemDrop { elem_index } => {
-                self.call_builtin(BuiltinId::ElemDrop, &[elem_index], 0, None)?
-            }
-
-            other => return Err(unsupported(&other, self.offset)),
-        }
-        Ok(())
-    }
 }
 
 /// How a load extends its value.
@@ -1022,3 +773,4 @@ mod control_ops;
 mod float_ops;
 mod int_ops;
 mod memory_ops;
+mod visitor;

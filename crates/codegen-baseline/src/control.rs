@@ -16,7 +16,7 @@
 use crate::error::{CompileError, Result};
 use crate::frame;
 use crate::masm::{self, Dst, Move, Src};
-use crate::regalloc::{RegCache, RegSet};
+use crate::regalloc::RegSet;
 use crate::value_stack::{Kind, Loc, Value};
 use kiln_assembler_x64::{Assembler, Label};
 use smallvec::SmallVec;
@@ -139,13 +139,20 @@ pub fn merge_target_into(
             _ => None,
         }
     };
-    for (pos, v) in source[..base].iter().enumerate() {
+    // Constant locals, found in the same pass; they are offered registers after the
+    // constant results.
+    let mut const_locals = SmallVec::<[usize; 8]>::new();
+    target.extend(source[..base].iter().enumerate().map(|(pos, v)| {
         let loc = match v.loc {
             Loc::Const(c) if pos >= num_locals => Loc::Const(c),
+            Loc::Const(_) => {
+                const_locals.push(pos);
+                Loc::Stack
+            }
             _ => take_reg(v, &mut used).unwrap_or(Loc::Stack),
         };
-        target.push(Value { kind: v.kind, loc });
-    }
+        Value { kind: v.kind, loc }
+    }));
     let mut pending_consts = SmallVec::<[usize; 4]>::new();
     for v in &source[top..] {
         let loc = take_reg(v, &mut used).unwrap_or(Loc::Stack);
@@ -154,22 +161,13 @@ pub fn merge_target_into(
         }
         target.push(Value { kind: v.kind, loc });
     }
-    for (pos, v) in source[..base.min(num_locals)].iter().enumerate() {
-        if matches!(v.loc, Loc::Const(_)) {
-            pending_consts.push(pos);
-        }
-    }
     // Constant results (and loop locals): a register nobody in the merge state uses, if any.
-    let empty = RegCache::default();
-    for i in pending_consts {
-        let class = target[i].kind.class();
-        let free = RegCache::candidates(class)
-            .filter(|&r| !used.contains(r))
-            .count();
-        if i < base && free <= KEEP_FREE_REGS {
+    for i in pending_consts.into_iter().chain(const_locals) {
+        let free = used.free_of(target[i].kind.class());
+        if i < base && free.len() as usize <= KEEP_FREE_REGS {
             continue;
         }
-        if let Some(r) = empty.free(target[i].kind.class(), used) {
+        if let Some(r) = free.first() {
             used.insert(r);
             target[i].loc = Loc::Reg(r);
         }
@@ -199,7 +197,13 @@ pub fn transfer(
     let mut moves: SmallVec<[Move; 16]> = SmallVec::new();
     for (pos, t) in target.iter().enumerate() {
         let v = if pos < base {
-            source[pos]
+            // Below the base, an entry already where the target wants it (the same
+            // register, its own slot, or the same constant) needs no move: the common case.
+            let v = source[pos];
+            if v.loc == t.loc {
+                continue;
+            }
+            v
         } else {
             source[top + pos - base]
         };

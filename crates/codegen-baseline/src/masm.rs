@@ -5,6 +5,7 @@ use crate::error::{CompileError, Result};
 use crate::regalloc::{Reg, SCRATCH_XMM};
 use crate::value_stack::Kind;
 use kiln_assembler_x64::{Assembler, FloatSize, Mem, Size, SseOp};
+use smallvec::SmallVec;
 
 /// The integer operation width of `kind` (i32 -> 32 bits, everything else 64).
 pub fn int_size(kind: Kind) -> Size {
@@ -159,7 +160,7 @@ pub fn execute(asm: &mut Assembler, moves: &[Move]) -> Result<()> {
             }
         }
     }
-    let mut pending: Vec<(Reg, Reg)> = moves
+    let mut pending: SmallVec<[(Reg, Reg); 16]> = moves
         .iter()
         .filter_map(|m| match (m.dst, m.src) {
             (Dst::Reg(d), Src::Reg(s)) if d != s => Some((d, s)),
@@ -205,7 +206,7 @@ pub fn execute(asm: &mut Assembler, moves: &[Move]) -> Result<()> {
                     }
                     _ => unreachable!("move across register files"),
                 }
-                pending.retain(|&(d, s)| d != s);
+                pending.retain(|&mut (d, s)| d != s);
             }
         }
     }

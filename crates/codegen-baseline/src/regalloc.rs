@@ -106,24 +106,81 @@ impl RegSet {
     pub fn contains(self, r: Reg) -> bool {
         self.0 & (1 << r.index()) != 0
     }
+
+    /// The registers of `class` the cache may hand out ([`RegCache::candidates`]).
+    pub fn allocatable(class: RegClass) -> RegSet {
+        match class {
+            RegClass::Gpr => ALLOCATABLE_GPR_SET,
+            RegClass::Xmm => ALLOCATABLE_XMM_SET,
+        }
+    }
+
+    /// The registers of `class` the cache may hand out that are not in this set.
+    pub fn free_of(self, class: RegClass) -> RegSet {
+        RegSet(RegSet::allocatable(class).0 & !self.0)
+    }
+
+    /// How many registers the set holds.
+    pub fn len(self) -> u32 {
+        self.0.count_ones()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The first register of the set in allocation order (allocation order is increasing
+    /// [`Reg::index`] within each file), if any.
+    pub fn first(self) -> Option<Reg> {
+        if self.0 == 0 {
+            return None;
+        }
+        let k = self.0.trailing_zeros() as u8;
+        Some(if k < 16 {
+            Reg::Gpr(Gpr::new(k).expect("register number below 16"))
+        } else {
+            Reg::Xmm(Xmm::new(k - 16).expect("register number below 16"))
+        })
+    }
 }
 
-/// Use counts of every register.
+/// [`ALLOCATABLE_GPRS`] as a set.
+const ALLOCATABLE_GPR_SET: RegSet = {
+    let mut bits = 0u32;
+    let mut i = 0;
+    while i < ALLOCATABLE_GPRS.len() {
+        bits |= 1 << ALLOCATABLE_GPRS[i].enc();
+        i += 1;
+    }
+    RegSet(bits)
+};
+
+/// `xmm0`-`xmm14` (every xmm register but the scratch `xmm15`) as a set.
+const ALLOCATABLE_XMM_SET: RegSet = RegSet(0x7fff << 16);
+
+/// Use counts of every register, and the set of registers with a use.
 #[derive(Clone, Debug, Default)]
 pub struct RegCache {
     uses: [u32; 32],
+    used: RegSet,
 }
 
 impl RegCache {
     /// Counts one more use of `r`.
     pub fn acquire(&mut self, r: Reg) {
         self.uses[r.index()] += 1;
+        self.used.insert(r);
     }
 
     /// Counts one use of `r` less.
     pub fn release(&mut self, r: Reg) {
         debug_assert!(self.uses[r.index()] > 0, "release of free {r:?}");
-        self.uses[r.index()] = self.uses[r.index()].saturating_sub(1);
+        let k = r.index();
+        self.uses[k] = self.uses[k].saturating_sub(1);
+        if self.uses[k] == 0 {
+            self.used.0 &= !(1 << k);
+        }
     }
 
     /// How many uses `r` has.
@@ -133,17 +190,18 @@ impl RegCache {
 
     /// Whether any register has a use.
     pub fn any_used(&self) -> bool {
-        self.uses.iter().any(|&u| u != 0)
+        !self.used.is_empty()
     }
 
     /// Forgets every use.
     pub fn clear(&mut self) {
         self.uses = [0; 32];
+        self.used = RegSet::EMPTY;
     }
 
     /// A register of `class` with no use and not in `exclude`, in allocation order.
     pub fn free(&self, class: RegClass, exclude: RegSet) -> Option<Reg> {
-        Self::candidates(class).find(|&r| self.uses(r) == 0 && !exclude.contains(r))
+        self.used.union(exclude).free_of(class).first()
     }
 
     /// Every register of `class` the cache may hand out, in allocation order.
@@ -161,6 +219,30 @@ impl RegCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_order_is_allocation_order() {
+        for class in [RegClass::Gpr, RegClass::Xmm] {
+            let mut taken = RegSet::EMPTY;
+            let mut order = Vec::new();
+            while let Some(r) = taken.free_of(class).first() {
+                assert_eq!(r.class(), class);
+                taken.insert(r);
+                order.push(r);
+            }
+            let expected: Vec<Reg> = RegCache::candidates(class).collect();
+            assert_eq!(order, expected);
+            assert_eq!(RegSet::allocatable(class).len() as usize, expected.len());
+        }
+        let mut cache = RegCache::default();
+        assert!(!cache.any_used());
+        cache.acquire(Reg::Gpr(RCX));
+        cache.acquire(Reg::Gpr(RCX));
+        cache.release(Reg::Gpr(RCX));
+        assert!(cache.any_used());
+        cache.release(Reg::Gpr(RCX));
+        assert!(!cache.any_used());
+    }
 
     #[test]
     fn allocation_skips_used_excluded_and_reserved_registers() {

@@ -117,12 +117,14 @@ struct LocalUsers {
 }
 
 impl LocalUsers {
-    /// Empties every list and sizes the links for `n` locals.
+    /// Empties every list and sizes the links for at least `n` locals. Links are only read
+    /// for locals in a list (written when linked), so stale ones need no clearing.
     fn reset(&mut self, n: usize) {
         self.heads = [0; 32];
         self.counts = [0; 32];
-        self.links.clear();
-        self.links.resize(n, [0; 2]);
+        if self.links.len() < n {
+            self.links.resize(n, [0; 2]);
+        }
     }
 
     fn link(&mut self, local: usize, k: usize) {
@@ -241,15 +243,14 @@ impl ValueStack {
     /// entries (after replacing the state). Cost: O(entries).
     pub fn reset_regs(&mut self) {
         self.regs.clear();
-        for v in &self.values {
+        self.local_users.reset(self.num_locals);
+        let locals = self.num_locals.min(self.values.len());
+        for (i, v) in self.values.iter().enumerate() {
             if let Loc::Reg(r) = v.loc {
                 self.regs.acquire(r);
-            }
-        }
-        self.local_users.reset(self.num_locals);
-        for i in 0..self.num_locals.min(self.values.len()) {
-            if let Loc::Reg(r) = self.values[i].loc {
-                self.link(i, r);
+                if i < locals {
+                    self.local_users.link(i, r.index());
+                }
             }
         }
     }
@@ -300,8 +301,18 @@ impl ValueStack {
         }
         locals.sort_unstable();
         for i in locals {
-            self.spill_entry(asm, i as usize);
+            let i = i as usize;
+            let v = self.values[i];
+            if let Loc::Reg(r) = v.loc {
+                masm::store(asm, v.kind, frame::slot(i), r);
+                self.regs.release(r);
+                self.values[i].loc = Loc::Stack;
+            }
         }
+        // Every local left its register: empty the lists at once instead of unlinking
+        // each local.
+        self.local_users.heads = [0; 32];
+        self.local_users.counts = [0; 32];
         for i in self.num_locals..self.values.len() {
             self.spill_entry(asm, i);
         }

@@ -4,7 +4,7 @@ use super::*;
 
 impl FuncCompiler<'_> {
     /// Pops the top `n` values (with their positions), keeping their register uses.
-    fn take_args(&mut self, n: usize) -> Vec<(Value, usize)> {
+    fn take_args(&mut self, n: usize) -> SmallVec<[(Value, usize); 8]> {
         let len = self.stack.len();
         let args = self.stack.values[len - n..]
             .iter()
@@ -23,7 +23,7 @@ impl FuncCompiler<'_> {
 
     pub(super) fn call(&mut self, callee: Callee, ty: &FuncType) -> Result<()> {
         let results = kinds(ty.results(), self.offset)?;
-        kinds(ty.params(), self.offset)?;
+        check_kinds(ty.params(), self.offset)?;
         let layout = call_layout(ty.params(), ty.results());
         let args = self.take_args(ty.params().len());
         // Every cached register is caller-saved.
@@ -35,7 +35,7 @@ impl FuncCompiler<'_> {
         if extra > 0 {
             self.asm.alu_ri(AluOp::Sub, Size::S64, RSP, extra);
         }
-        let moves: Vec<Move> = args
+        let moves: SmallVec<[Move; 8]> = args
             .iter()
             .zip(&layout.params)
             .map(|(&(v, pos), loc)| Move {

@@ -127,9 +127,13 @@ impl FuncCompiler<'_> {
         control::transfer(&mut self.asm, &self.stack.values, merge, c.base)
     }
 
+    /// Makes `state` the current value stack. It is copied into the current stack's vector,
+    /// which keeps its capacity for the operands pushed next (a state vector is sized for
+    /// the state only), and `state`'s vector is recycled.
     fn adopt(&mut self, state: Vec<Value>) {
-        let old = std::mem::replace(&mut self.stack.values, state);
-        self.recycle_state(old);
+        self.stack.values.clear();
+        self.stack.values.extend_from_slice(&state);
+        self.recycle_state(state);
         self.stack.reset_regs();
     }
 
@@ -277,23 +281,33 @@ impl FuncCompiler<'_> {
         Ok(())
     }
 
-    pub(super) fn visit_br_table(&mut self, depths: &[u32], default: u32) -> Result<()> {
+    /// `br_table`: a bounds check to the default target, then a jump through a table of
+    /// rel32 offsets to one out-of-line stub per distinct target depth, each of which moves
+    /// the state into its target's merge state and jumps. Cost: linear in the targets (the
+    /// stub of a depth is found by indexing, not by searching).
+    pub(super) fn visit_br_table(&mut self, targets: BrTable<'_>) -> Result<()> {
         let idx = self.stack.pop_writable(&mut self.asm, RegSet::EMPTY);
-        let mut stubs: Vec<(u32, Label)> = Vec::new();
-        let mut stub_of = |d: u32, asm: &mut Assembler| -> Label {
-            if let Some(&(_, l)) = stubs.iter().find(|(x, _)| *x == d) {
+        // Stub label of each depth (indexed by depth), and the distinct depths in order.
+        let mut stub_of = std::mem::take(&mut self.br_table_labels);
+        stub_of.clear();
+        stub_of.resize(self.control.len(), None);
+        let mut stubs: SmallVec<[(u32, Label); 8]> = SmallVec::new();
+        let mut stub = |d: u32, asm: &mut Assembler| -> Label {
+            let slot = &mut stub_of[d as usize];
+            if let Some(l) = *slot {
                 return l;
             }
             let l = asm.new_label();
+            *slot = Some(l);
             stubs.push((d, l));
             l
         };
-        let default_label = stub_of(default, &mut self.asm);
-        if depths.is_empty() {
+        let default_label = stub(targets.default(), &mut self.asm);
+        if targets.is_empty() {
             self.asm.jmp(default_label);
         } else {
             let g = idx.gpr();
-            let n = i32::try_from(depths.len()).map_err(|_| CompileError::TooLarge {
+            let n = i32::try_from(targets.len()).map_err(|_| CompileError::TooLarge {
                 what: "br_table with over 2^31 targets",
             })?;
             self.asm.alu_ri(AluOp::Cmp, Size::S32, g, n);
@@ -311,11 +325,12 @@ impl FuncCompiler<'_> {
             self.asm.align(4);
             self.asm.bind(table);
             let base = self.asm.pc_offset();
-            let labels: Vec<Label> = depths.iter().map(|&d| stub_of(d, &mut self.asm)).collect();
-            for l in labels {
+            for d in targets.targets() {
+                let l = stub(d?, &mut self.asm);
                 self.asm.emit_label_rel32(l, base);
             }
         }
+        self.br_table_labels = stub_of;
         self.stack.regs.release(idx);
         for (d, l) in stubs {
             self.asm.bind(l);

@@ -128,7 +128,7 @@ impl FuncCompiler<'_> {
         self.stack.push_reg(kind, dst)
     }
 
-    pub(super) fn fround(&mut self, kind: Kind, mode: RoundMode, op: &Operator) -> Result<()> {
+    pub(super) fn fround(&mut self, kind: Kind, mode: RoundMode, op: &str) -> Result<()> {
         if !self.opts.cpu.sse41 {
             return Err(unsupported(op, self.offset));
         }

@@ -237,7 +237,7 @@ impl FuncCompiler<'_> {
     /// `eqz` (and `ref.is_null`).
     pub(super) fn eqz(&mut self, kind: Kind) -> Result<()> {
         let r = self.stack.pop_reg(&mut self.asm, RegSet::EMPTY);
-        if self.next_is_branch {
+        if self.next_is_branch() {
             self.asm.test_rr(int_size(kind), r.gpr(), r.gpr());
             self.stack.regs.release(r);
             self.pending_cond = Some(Cond::E);
@@ -269,7 +269,7 @@ impl FuncCompiler<'_> {
             ex.insert(r);
         }
         // Fused with the branch that follows: leave the result in the flags.
-        let d = (!self.next_is_branch).then(|| self.zeroed_gpr(ex));
+        let d = (!self.next_is_branch()).then(|| self.zeroed_gpr(ex));
         match (r, rhs.loc) {
             (Some(r), _) => self.asm.alu_rr(AluOp::Cmp, size, l.gpr(), r.gpr()),
             (None, Loc::Const(b)) => {

@@ -24,7 +24,7 @@ fn memory_of(memarg: &MemArg) -> u32 {
 impl FuncCompiler<'_> {
     /// Fails with `Unsupported` for memories this tier cannot access inline (memory64,
     /// shared memories).
-    pub(super) fn check_memory(&self, mem: u32, op: &Operator) -> Result<()> {
+    pub(super) fn check_memory(&self, mem: u32, op: &str) -> Result<()> {
         match self.module.memories.get(mem as usize) {
             Some(m) if !m.memory64 && !m.shared => Ok(()),
             _ => Err(unsupported(op, self.offset)),
@@ -32,7 +32,7 @@ impl FuncCompiler<'_> {
     }
 
     /// Fails with `Unsupported` for 64-bit tables.
-    pub(super) fn check_table(&self, table: u32, op: &Operator) -> Result<()> {
+    pub(super) fn check_table(&self, table: u32, op: &str) -> Result<()> {
         match self.module.tables.get(table as usize) {
             Some(t) if !t.ty.table64 && !t.ty.shared => Ok(()),
             _ => Err(unsupported(op, self.offset)),
@@ -113,7 +113,7 @@ impl FuncCompiler<'_> {
         memarg: &MemArg,
         kind: Kind,
         op: LoadOp,
-        wasm_op: &Operator,
+        wasm_op: &str,
     ) -> Result<()> {
         self.check_memory(memory_of(memarg), wasm_op)?;
         if memarg.ordering.is_some() {
@@ -145,7 +145,7 @@ impl FuncCompiler<'_> {
         self.stack.push_reg(kind, dst)
     }
 
-    pub(super) fn store(&mut self, memarg: &MemArg, size: Size, wasm_op: &Operator) -> Result<()> {
+    pub(super) fn store(&mut self, memarg: &MemArg, size: Size, wasm_op: &str) -> Result<()> {
         self.check_memory(memory_of(memarg), wasm_op)?;
         if memarg.ordering.is_some() {
             return Err(unsupported(wasm_op, self.offset));
@@ -182,7 +182,7 @@ impl FuncCompiler<'_> {
         Ok(())
     }
 
-    pub(super) fn memory_size(&mut self, mem: u32, op: &Operator) -> Result<()> {
+    pub(super) fn memory_size(&mut self, mem: u32, op: &str) -> Result<()> {
         self.check_memory(mem, op)?;
         let dst = self
             .stack
@@ -195,7 +195,7 @@ impl FuncCompiler<'_> {
         self.stack.push_reg(Kind::I32, gpr(dst))
     }
 
-    fn global_kind(&self, index: u32, op: &Operator) -> Result<Kind> {
+    fn global_kind(&self, index: u32, op: &str) -> Result<Kind> {
         let g = self
             .module
             .globals
@@ -204,7 +204,7 @@ impl FuncCompiler<'_> {
         Kind::of(g.ty.content_type).ok_or_else(|| unsupported(op, self.offset))
     }
 
-    pub(super) fn global_get(&mut self, index: u32, op: &Operator) -> Result<()> {
+    pub(super) fn global_get(&mut self, index: u32, op: &str) -> Result<()> {
         let kind = self.global_kind(index, op)?;
         let dst = self.stack.alloc(&mut self.asm, kind.class(), RegSet::EMPTY);
         let mem = self.def_field(self.layout.global(index), 0);
@@ -212,7 +212,7 @@ impl FuncCompiler<'_> {
         self.stack.push_reg(kind, dst)
     }
 
-    pub(super) fn global_set(&mut self, index: u32, op: &Operator) -> Result<()> {
+    pub(super) fn global_set(&mut self, index: u32, op: &str) -> Result<()> {
         let kind = self.global_kind(index, op)?;
         let r = self.stack.pop_reg(&mut self.asm, RegSet::EMPTY);
         let mem = self.def_field(self.layout.global(index), 0);
@@ -234,7 +234,7 @@ impl FuncCompiler<'_> {
         Mem::base_index(SCRATCH, idx, Scale::Eight, 0)
     }
 
-    pub(super) fn table_get(&mut self, table: u32, op: &Operator) -> Result<()> {
+    pub(super) fn table_get(&mut self, table: u32, op: &str) -> Result<()> {
         self.check_table(table, op)?;
         let idx = self.stack.pop_writable(&mut self.asm, RegSet::EMPTY);
         let elem = self.table_element(table, idx.gpr(), TrapCode::TableOutOfBounds);
@@ -242,7 +242,7 @@ impl FuncCompiler<'_> {
         self.stack.push_reg(Kind::Ref, idx)
     }
 
-    pub(super) fn table_set(&mut self, table: u32, op: &Operator) -> Result<()> {
+    pub(super) fn table_set(&mut self, table: u32, op: &str) -> Result<()> {
         self.check_table(table, op)?;
         let v = self.stack.pop_reg(&mut self.asm, RegSet::EMPTY);
         let idx = self.stack.pop_reg(&mut self.asm, RegSet::of(&[v]));
@@ -253,7 +253,7 @@ impl FuncCompiler<'_> {
         Ok(())
     }
 
-    pub(super) fn table_size(&mut self, table: u32, op: &Operator) -> Result<()> {
+    pub(super) fn table_size(&mut self, table: u32, op: &str) -> Result<()> {
         self.check_table(table, op)?;
         let dst = self
             .stack
