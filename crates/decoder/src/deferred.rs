@@ -106,3 +106,55 @@ pub fn decode_deferred_hashed(
     }
     Err(error)
 }
+
+/// The end offset of the code section, found by walking the section headers (id, LEB128
+/// size), or `None` when there is no code section or the headers are malformed.
+fn code_section_end(bytes: &[u8]) -> Option<usize> {
+    let mut r = crate::reader::Reader::new(bytes);
+    r.skip(8)?; // magic and version
+    while !r.at_end() {
+        let id = r.byte()?;
+        let size = r.u32()? as usize;
+        r.skip(size)?;
+        if id == 10 {
+            return Some(r.pos);
+        }
+    }
+    None
+}
+
+/// [`decode_deferred_hashed`] that hands the bodies out early: as soon as the code section is
+/// decoded, `early` gets a snapshot of the module as it stands then (every section up to the
+/// code section, body ranges, wire bytes and hash; no data segments yet) and every body's
+/// deferred validation, so they can be validated while the sections after the code section
+/// (data segments: 100,000 in Go modules) are decoded. Returns the module and the bodies not
+/// handed out (all of them when `early` was not called: no code section).
+///
+/// When decoding fails after `early` was called, the caller must validate what it was given
+/// first: an invalid body precedes the sections after it, so its error is the one
+/// [`crate::decode`] reports.
+pub fn decode_deferred_early(
+    bytes: Arc<[u8]>,
+    hash: u64,
+    features: &Features,
+    early: impl FnOnce(Arc<Module>, Vec<DeferredFunction>),
+) -> Result<(Module, Vec<DeferredFunction>), DecodeError> {
+    let Some(code_end) = code_section_end(&bytes) else {
+        return decode_deferred_hashed(bytes, hash, features);
+    };
+    let mut builder = crate::builder::ModuleBuilder::deferring(features);
+    let fed = builder.feed(&bytes[..code_end], 0, false, &mut ());
+    match fed {
+        Ok(consumed) if consumed == code_end => {
+            let mut snapshot = builder.module().clone();
+            snapshot.wire_bytes = bytes.clone();
+            snapshot.hash = hash;
+            early(Arc::new(snapshot), builder.take_deferred());
+        }
+        // A malformed module: the ordinary path finds the error and ranks it.
+        _ => return decode_deferred_hashed(bytes, hash, features),
+    }
+    builder.feed(&bytes[code_end..], code_end, true, &mut ())?;
+    let module = builder.finish_hashed(bytes, hash)?;
+    Ok((module, Vec::new()))
+}

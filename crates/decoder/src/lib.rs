@@ -38,7 +38,10 @@ mod streaming;
 mod test_rng;
 
 pub use const_expr::{ConstExpr, ConstOp};
-pub use deferred::{DeferredFunction, ValidatorScratch, decode_deferred, decode_deferred_hashed};
+pub use deferred::{
+    DeferredFunction, ValidatorScratch, decode_deferred, decode_deferred_early,
+    decode_deferred_hashed,
+};
 pub use error::{DecodeError, SectionId};
 pub use features::{Features, Proposal};
 pub use hash::{copy_and_hash, hash_bytes};

@@ -355,6 +355,13 @@ impl Units {
     /// Runs the units on this thread with up to `helpers` workers helping, and waits until all
     /// are published. Returns the first error (by function index), or `Cancelled`.
     pub fn run(self: &Arc<Units>, helpers: usize) -> Result<(), EngineError> {
+        self.start_helpers(helpers);
+        self.work();
+        self.wait()
+    }
+
+    /// Puts up to `helpers` workers on the units (fewer when there are fewer units).
+    pub fn start_helpers(self: &Arc<Units>, helpers: usize) {
         let helpers = helpers.min(self.queue.len().saturating_sub(1));
         for _ in 0..helpers {
             // Weak: a helper that starts after the compile ended finds nothing to do and
@@ -369,8 +376,6 @@ impl Units {
                 }),
             );
         }
-        self.work();
-        self.wait()
     }
 
     /// Waits until every function taken is settled; returns the outcome.
@@ -485,9 +490,11 @@ impl EngineInner {
             };
         let native = if self.config.test_streaming {
             crate::streaming::compile_split(self, &bytes, job, start)?
+        } else if self.config.lazy_compilation {
+            self.validate_early(bytes, hash, job, helpers, start)?
         } else {
             // Bodies are validated on the compile threads, in parallel, each right before it
-            // is compiled (or only validated, when compiling lazily).
+            // is compiled.
             let (module, validations) =
                 kiln_decoder::decode_deferred_hashed(bytes, hash, &self.config.features)
                     .map_err(EngineError::Decode)?;
@@ -495,6 +502,57 @@ impl EngineInner {
         };
         reservation.fulfil(&native);
         Ok(native)
+    }
+
+    /// Lazy compilation: decodes `bytes` with their bodies validated on the workers from the
+    /// end of the code section on, while this thread decodes the sections after it (then
+    /// joins the validation). Errors rank as [`kiln_decoder::decode`] ranks them: an invalid
+    /// body before any error after the code section.
+    fn validate_early(
+        self: &Arc<Self>,
+        bytes: Arc<[u8]>,
+        hash: u64,
+        job: Option<&Arc<JobState>>,
+        helpers: usize,
+        start: Instant,
+    ) -> Result<Arc<NativeModule>, EngineError> {
+        let mut early = None;
+        let decoded = kiln_decoder::decode_deferred_early(
+            bytes,
+            hash,
+            &self.config.features,
+            |snapshot, validations| {
+                let code = self.code_manager.new_native_module(
+                    snapshot.num_imported_functions,
+                    snapshot.num_defined_functions(),
+                );
+                early = Some(code.map_err(EngineError::Code).map(|code| {
+                    let first = snapshot.num_imported_functions;
+                    let queue = (first..snapshot.functions.len() as u32).collect();
+                    let units = Units::with_validations(
+                        self,
+                        snapshot,
+                        code.clone(),
+                        queue,
+                        job.cloned(),
+                        validations,
+                        false,
+                    );
+                    units.start_helpers(helpers);
+                    (units, code)
+                }));
+            },
+        );
+        let Some(early) = early else {
+            // No code section.
+            let (module, validations) = decoded.map_err(EngineError::Decode)?;
+            return compile_decoded(self, Arc::new(module), validations, job, helpers, start);
+        };
+        let (units, code) = early?;
+        units.work();
+        units.wait()?;
+        let (module, _) = decoded.map_err(EngineError::Decode)?;
+        Ok(self.finish_module(Arc::new(module), code, true, start.elapsed()))
     }
 
     /// Runs an asynchronous compile job to its end on a worker and delivers the result.
