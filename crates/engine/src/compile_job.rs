@@ -726,13 +726,15 @@ impl CompiledModule {
         self.code_size
     }
 
-    /// Instantiates the module in `store` with `imports`. Keep this object alive while the
-    /// instance may call functions that are not compiled yet (lazy compilation, flushing).
+    /// Instantiates the module in `store` with `imports`. The instance keeps the compiled
+    /// module alive (its functions may still compile lazily, or again after flushing).
     pub fn instantiate(
         &self,
         store: &Store,
         imports: &Imports,
     ) -> Result<Instance, InstantiationError> {
-        Instance::new(store, &self.native.module, &self.native.code, imports)
+        let instance = Instance::new(store, &self.native.module, &self.native.code, imports)?;
+        instance.keep_alive(self.native.clone());
+        Ok(instance)
     }
 }

@@ -112,18 +112,22 @@ impl Isolate {
         Ok(self.engine.add_module(&self.shared, native, None))
     }
 
-    /// Instantiates `module` in this isolate's store.
+    /// Instantiates `module` in this isolate's store; the instance keeps the compiled module
+    /// alive.
     pub fn instantiate(
         &self,
         module: &ModuleObject,
         imports: &Imports,
     ) -> Result<Instance, InstantiationError> {
-        Instance::new(
+        let instance = Instance::new(
             &self.store,
             &module.native.module,
             &module.native.code,
             imports,
-        )
+        )?;
+        // The instance keeps the native module alive: its functions may still compile lazily.
+        instance.keep_alive(module.native.clone());
+        Ok(instance)
     }
 
     /// Runs the tasks the engine posted for this isolate (compile results for resolvers,

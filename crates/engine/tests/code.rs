@@ -56,6 +56,22 @@ fn lazy_compilation_compiles_on_first_call() {
 }
 
 #[test]
+fn an_instance_keeps_its_lazily_compiled_module_alive() {
+    let engine = Engine::new(EngineConfig {
+        lazy_compilation: true,
+        ..EngineConfig::default()
+    });
+    let store = kiln_engine::runtime::Store::new(engine.runtime());
+    let compiled = engine.compile(&module(10, None)).unwrap();
+    let instance = compiled.instantiate(&store, &Imports::new()).unwrap();
+    drop(compiled);
+    // Nothing is compiled yet: the first calls compile through the module the instance holds.
+    assert_eq!(call1(&instance, "f3", 4), 7);
+    assert_eq!(call1(&instance, "f5", 1), 6);
+    assert_eq!(engine.counters().lazy_compiles, 2);
+}
+
+#[test]
 fn flushing_frees_baseline_code_and_the_module_still_runs() {
     let engine = Engine::new(EngineConfig::default());
     let isolate = engine.new_isolate();

@@ -194,6 +194,8 @@ pub(crate) struct InstanceData {
     pub elements: RefCell<Vec<Option<Vec<usize>>>>,
     /// Data segments dropped by `data.drop` or instantiation.
     pub dropped_data: RefCell<Vec<bool>>,
+    /// What the embedder keeps alive as long as the instance ([`Instance::keep_alive`]).
+    owners: RefCell<Vec<Arc<dyn std::any::Any + Send + Sync>>>,
 }
 
 impl InstanceData {
@@ -450,6 +452,7 @@ impl Instance {
             host_ctxs: Vec::new(),
             elements: RefCell::new(vec![None; num_elements]),
             dropped_data: RefCell::new(vec![false; module.data.len()]),
+            owners: RefCell::new(Vec::new()),
         });
         let this: *const InstanceData = &*data;
         data.block
@@ -671,6 +674,12 @@ impl Instance {
     pub(crate) fn data(&self) -> &InstanceData {
         // SAFETY: instances live as long as their store, which `self.store` keeps alive.
         unsafe { &*self.data }
+    }
+
+    /// Keeps `owner` alive as long as the instance (its store) lives: an engine ties the
+    /// compiled module that lazily compiles this instance's functions to it this way.
+    pub fn keep_alive(&self, owner: Arc<dyn std::any::Any + Send + Sync>) {
+        self.data().owners.borrow_mut().push(owner);
     }
 
     /// The module this is an instance of.
