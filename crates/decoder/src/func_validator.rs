@@ -776,6 +776,66 @@ mod tests {
         0x6f, 0x70, 0x7c, 0x7d, 0x7e, 0x7f,
     ];
 
+    /// wasmparser alone, in the decoder's order: payloads in turn, each body validated as it
+    /// comes (`validate_all` validates bodies after the whole module, so a later malformed
+    /// section would win there).
+    fn wasmparser_decode(
+        bytes: &[u8],
+        features: &Features,
+    ) -> Result<(), wasmparser::BinaryReaderError> {
+        let mut validator = wasmparser::Validator::new_with_features(features.wasm_features());
+        let mut parser = wasmparser::Parser::new(0);
+        parser.set_features(features.wasm_features());
+        for payload in parser.parse_all(bytes) {
+            let payload = payload?;
+            if let wasmparser::ValidPayload::Func(func, body) = validator.payload(&payload)? {
+                func.into_validator(Default::default()).validate(&body)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The whole decoder (every fast path included) gives wasmparser's verdict and error on
+    /// generated modules with a few bytes changed anywhere.
+    #[test]
+    fn decode_agrees_with_wasmparser_on_mutated_modules() {
+        let features = Features::default();
+        let mut rng = Rng(0xdec0de);
+        let (mut total, mut valid) = (0, 0);
+        for seed in 1000..1150 {
+            let wasm = generate(seed);
+            for _ in 0..20 {
+                let mut mutant = wasm.clone();
+                for _ in 0..1 + rng.below(3) {
+                    // Past the header, which would only give "bad magic" errors.
+                    let at = 8 + rng.below(mutant.len() - 8);
+                    mutant[at] = match rng.below(3) {
+                        0 => rng.next() as u8,
+                        1 => mutant[at] ^ (1 << rng.below(8)),
+                        _ => OPCODES[rng.below(OPCODES.len())],
+                    };
+                }
+                match (
+                    wasmparser_decode(&mutant, &features),
+                    crate::decode(&mutant, &features),
+                ) {
+                    (Ok(()), Ok(_)) => valid += 1,
+                    (Err(e), Err(d)) => assert_eq!(
+                        (d.message(), d.offset()),
+                        (e.message(), e.offset() as usize),
+                        "seed {seed}: {mutant:02x?}"
+                    ),
+                    (r, d) => panic!("seed {seed}: wasmparser {r:?}, decode {d:?}: {mutant:02x?}"),
+                }
+                total += 1;
+            }
+        }
+        assert!(
+            valid * 20 > total && valid * 2 < total,
+            "{valid} valid of {total}"
+        );
+    }
+
     /// On generated modules the fast validator accepts (nearly) every function, and on
     /// their mutants it accepts only what wasmparser accepts.
     #[test]
