@@ -14,7 +14,11 @@
 //!
 //! Allocation is first fit over a free list of ranges, in units of [`CODE_ALIGNMENT`]. Pages are
 //! committed when an allocation first touches them and decommitted when a freed range covers them
-//! whole, so freed space is reused by later allocations and costs no memory while unused.
+//! whole, so freed space is reused by later allocations and costs no memory while unused. A
+//! commit also takes the uncommitted pages that follow, half as many as are committed already
+//! (at most `MAX_COMMIT_AHEAD` bytes), so sequential publishing commits in O(log n) steps; the
+//! new pages are populated in the writable view at once (`MADV_POPULATE_WRITE`), which is far
+//! cheaper than one shared-memory page fault per page on first write.
 
 use std::collections::BTreeMap;
 use std::ptr;
@@ -33,6 +37,9 @@ pub const CODE_ALIGNMENT: usize = 64;
 /// trampoline) stays within one reservation, so any rel32 displacement (±2 GiB) reaches.
 pub const MAX_CODE_SPACE: usize = 1 << 30;
 
+/// The most bytes committed ahead of need in one step (see `CodeSpace::commit`).
+const MAX_COMMIT_AHEAD: usize = 4 << 20;
+
 static LIVE_RESERVED: AtomicUsize = AtomicUsize::new(0);
 
 /// Bytes of code-space reservations currently mapped in the process (each counted once, though
@@ -45,7 +52,8 @@ pub fn live_code_reservations() -> usize {
 /// A reservation with its two views, its free list and its committed pages.
 ///
 /// Invariants: `free` holds disjoint, non-adjacent ranges inside `[0, size)`, aligned to
-/// [`CODE_ALIGNMENT`]; every page overlapping an allocated range is committed; a committed page is
+/// [`CODE_ALIGNMENT`]; every page overlapping an allocated range is committed (free pages may
+/// be committed too, ahead of need); a committed page is
 /// `r-x` in the executable view and `rw-` in the writable view, an uncommitted one `---` in both.
 #[derive(Debug)]
 pub(crate) struct CodeSpace {
@@ -170,8 +178,8 @@ impl CodeSpace {
     }
 
     /// Allocates `len` bytes (rounded up to [`CODE_ALIGNMENT`]), first fit, committing the pages
-    /// it touches. Returns the offset. Cost: O(free ranges) plus two `mprotect` per newly
-    /// committed run of pages.
+    /// it touches (and, to commit in few steps, some that follow). Returns the offset. Cost:
+    /// O(free ranges) plus two `mprotect` and one `madvise` per newly committed run of pages.
     pub(crate) fn allocate(&mut self, len: usize) -> Result<usize, CodeError> {
         let len = len.max(1).next_multiple_of(CODE_ALIGNMENT);
         let found = self
@@ -260,9 +268,24 @@ impl CodeSpace {
             while page < end_page && !self.is_committed(page) {
                 page += 1;
             }
+            // Commit ahead into the uncommitted pages that follow, so a module whose code
+            // is published piece by piece commits in few, geometrically growing steps.
+            let ahead = self.commit_ahead_pages();
+            let total_pages = self.size / self.page_size;
+            while page < total_pages && page - run_start < ahead && !self.is_committed(page) {
+                page += 1;
+            }
             self.commit_pages(run_start, page - run_start)?;
         }
         Ok(())
+    }
+
+    /// The fewest pages a newly committed run spans (if that many uncommitted pages follow):
+    /// half the pages committed so far, at most [`MAX_COMMIT_AHEAD`] bytes. Committed memory
+    /// thus exceeds what allocations touch by at most half (or that cap), while a module
+    /// of `n` committed bytes takes O(log n) commits.
+    fn commit_ahead_pages(&self) -> usize {
+        (self.committed_bytes / 2).min(MAX_COMMIT_AHEAD) / self.page_size
     }
 
     fn commit_pages(&mut self, first: usize, count: usize) -> Result<(), CodeError> {
@@ -276,6 +299,18 @@ impl CodeSpace {
             region::protect(self.write.add(offset), len, Protection::READ_WRITE)
                 .map_err(|_| CodeError::last_os_error("mprotect"))?;
         }
+        // Allocate and map the pages in the writable view now, in one call, instead of one
+        // shared-memory fault per page when code is first copied in. Only a speed-up: on
+        // kernels before 5.14 (EINVAL) or under memory pressure the writes fault as before.
+        // SAFETY: the range lies inside the writable view and was just made `rw-`; populating
+        // writes nothing visible (shared-memory pages read as zero either way).
+        unsafe {
+            libc::madvise(
+                self.write.add(offset).cast(),
+                len,
+                libc::MADV_POPULATE_WRITE,
+            )
+        };
         for page in first..first + count {
             self.set_committed(page, true);
         }
@@ -362,6 +397,60 @@ mod tests {
         let c = space.allocate(64).unwrap();
         // SAFETY: `c` is allocated and committed.
         assert_eq!(unsafe { *(space.exec_base() as *const u8).add(c) }, 0);
+    }
+
+    /// The protection of the page at `addr` in this process, as `/proc/self/maps` shows it
+    /// (`"rw-s"`, `"r-xs"`, `"---s"`).
+    fn protection_at(addr: usize) -> String {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        maps.lines()
+            .find_map(|line| {
+                let mut fields = line.split_whitespace();
+                let (start, end) = fields.next()?.split_once('-')?;
+                let start = usize::from_str_radix(start, 16).ok()?;
+                let end = usize::from_str_radix(end, 16).ok()?;
+                (start <= addr && addr < end).then(|| fields.next().unwrap().to_string())
+            })
+            .unwrap_or_else(|| panic!("{addr:#x} is not mapped"))
+    }
+
+    /// Code published piece by piece commits in few, geometrically growing steps, never more
+    /// than half as much again as allocations touch (or the cap), and every committed page is
+    /// `rw-` only in the writable view and `r-x` only in the executable view.
+    #[test]
+    fn commits_ahead_in_few_steps_and_keeps_w_xor_x() {
+        let page = region::page::size();
+        let mut space = CodeSpace::reserve(64 << 20).unwrap();
+        let mut steps = 0;
+        let mut end = 0;
+        for _ in 0..2048 {
+            let before = space.committed_bytes();
+            let offset = space.allocate(page).unwrap();
+            end = offset + page;
+            steps += usize::from(space.committed_bytes() != before);
+            let touched = end.next_multiple_of(page);
+            assert!(space.committed_bytes() >= touched);
+            assert!(space.committed_bytes() <= touched + (touched / 2).min(MAX_COMMIT_AHEAD));
+        }
+        assert!(steps < 40, "{steps} commit steps for 2048 pages");
+        let committed = space.committed_bytes();
+        for offset in [0, end - 1, committed - 1] {
+            assert_eq!(protection_at(space.exec_base() + offset), "r-xs");
+            assert_eq!(protection_at(space.write_ptr(offset) as usize), "rw-s");
+        }
+        // Past the committed pages both views stay inaccessible.
+        assert_eq!(protection_at(space.exec_base() + committed), "---s");
+        assert_eq!(protection_at(space.write_ptr(committed) as usize), "---s");
+        // Pages committed ahead are zero and writable through the writable view only.
+        // SAFETY: `committed - 1` lies in a committed page, `rw-` in the writable view.
+        unsafe { space.write_ptr(committed - 1).write(0x90) };
+        // SAFETY: the same page is readable in the executable view.
+        let read_back = unsafe { *(space.exec_base() as *const u8).add(committed - 1) };
+        assert_eq!(read_back, 0x90);
+        // Freeing everything decommits everything, the pages committed ahead included.
+        space.free(0, end);
+        assert_eq!(space.committed_bytes(), 0);
+        assert_eq!(protection_at(space.exec_base()), "---s");
     }
 
     #[test]

@@ -69,6 +69,18 @@
 //! pages are committed or decommitted, and a weaker guarantee against an attacker with an
 //! arbitrary write who can find the writable view (its address is never given out).
 //!
+//! # Publishing cost
+//!
+//! Commits grow geometrically (each new run spans at least half the pages committed so far,
+//! at most 4 MiB ahead), so a module's code is committed in O(log size) pairs of `mprotect`
+//! calls rather than two per batch; committed memory exceeds what code touches by at most half
+//! or 4 MiB. Each new run is populated in the writable view with one
+//! `MADV_POPULATE_WRITE` (Linux 5.14+; older kernels fault page by page as before) instead of
+//! one shared-memory fault per page. Code is copied once, straight into the writable view, and
+//! relocated there: publishing allocates nothing per function but its code object and metadata.
+//! On esbuild (14 MB of wasm, 24 MB of baseline code, one thread) this took `mprotect` calls
+//! from 5239 to 37, page faults from 22.3k to 16.1k and compile time by about 11%.
+//!
 //! x86-64 keeps instruction fetch coherent with stores, so no cache flush is needed; freshly
 //! written code is reached only through a release store to a jump-table slot.
 //!

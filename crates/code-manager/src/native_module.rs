@@ -408,29 +408,16 @@ impl NativeModule {
                 }
             }
         }
-        let mut placed = Vec::with_capacity(requests.len());
         for (request, &offset) in requests.iter().zip(&offsets) {
-            match shared.relocate(request.function, shared.exec_base + offset) {
-                Ok(bytes) => placed.push(bytes),
-                Err(e) => {
-                    for (offset, done) in offsets.iter().zip(requests) {
-                        state.space.free(*offset, done.function.code.len());
-                    }
-                    return Err(e);
+            if let Err(e) = shared.place(&state.space, request.function, offset) {
+                for (offset, done) in offsets.iter().zip(requests) {
+                    state.space.free(*offset, done.function.code.len());
                 }
+                return Err(e);
             }
         }
         let mut codes = Vec::with_capacity(requests.len());
-        for ((request, &offset), bytes) in requests.iter().zip(&offsets).zip(placed) {
-            // SAFETY: `[offset, offset + len)` was just allocated: committed, writable in the
-            // writable view, and not yet reachable by any other thread.
-            unsafe {
-                std::ptr::copy_nonoverlapping(
-                    bytes.as_ptr(),
-                    state.space.write_ptr(offset),
-                    bytes.len(),
-                )
-            };
+        for (request, &offset) in requests.iter().zip(&offsets) {
             let f = request.function;
             let code = new_code(
                 shared.exec_base,
@@ -635,9 +622,21 @@ impl ModuleShared {
         Ok(())
     }
 
-    /// The function's bytes with every relocation applied for placement at `start`.
-    fn relocate(&self, f: &CompiledFunction, start: usize) -> Result<Vec<u8>, CodeError> {
-        let mut bytes = f.code.clone();
+    /// Copies the function's code into the writable view at `offset`, then applies every
+    /// relocation in place for execution at `exec_base + offset`. One copy, no allocation.
+    /// `f` must have passed [`ModuleShared::validate`] and `[offset, offset + code len)` must be
+    /// freshly allocated in `space` (on error its content is unspecified: the caller frees it).
+    fn place(
+        &self,
+        space: &CodeSpace,
+        f: &CompiledFunction,
+        offset: usize,
+    ) -> Result<(), CodeError> {
+        let dst = space.write_ptr(offset);
+        // SAFETY: `[offset, offset + len)` was just allocated: committed, writable in the
+        // writable view, and not yet reachable by any other thread or by executing code.
+        unsafe { std::ptr::copy_nonoverlapping(f.code.as_ptr(), dst, f.code.len()) };
+        let start = self.exec_base + offset;
         for r in &f.relocations {
             let RelocationTarget::Function(target) = r.target;
             let slot = self.exec_base + self.header.slot_offset(self.slot_of(target)?);
@@ -645,10 +644,15 @@ impl ModuleShared {
             let out = CodeError::RelocationOutOfRange { offset: r.offset };
             let disp = rel32(field as u64 + 4, slot as u64).map_err(|_| out.clone())?;
             let value = disp.checked_add(r.addend).ok_or(out)?;
-            let at = r.offset as usize;
-            bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
+            // SAFETY: `validate` checked `r.offset + 4 <= len`, so the field lies in the range
+            // written just above; it may be unaligned.
+            unsafe {
+                dst.add(r.offset as usize)
+                    .cast::<[u8; 4]>()
+                    .write_unaligned(value.to_le_bytes())
+            };
         }
-        Ok(bytes)
+        Ok(())
     }
 
     /// Points slot `slot` at `target` with one atomic store. Called with the lock held.
