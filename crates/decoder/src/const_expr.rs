@@ -15,8 +15,9 @@ pub enum ConstOp {
     F32Const(u32),
     /// `f64.const`, as raw bits.
     F64Const(u64),
-    /// `v128.const`.
-    V128Const(u128),
+    /// `v128.const`, as little-endian bytes (not a `u128`, whose 16-byte alignment would
+    /// double the size of every constant expression; modules have 100,000 of them).
+    V128Const([u8; 16]),
     /// `ref.null`.
     RefNull(HeapType),
     /// `ref.func`.
@@ -75,7 +76,7 @@ impl ConstExpr {
                 Operator::I64Const { value } => ConstOp::I64Const(value),
                 Operator::F32Const { value } => ConstOp::F32Const(value.bits()),
                 Operator::F64Const { value } => ConstOp::F64Const(value.bits()),
-                Operator::V128Const { value } => ConstOp::V128Const(value.i128() as u128),
+                Operator::V128Const { value } => ConstOp::V128Const(*value.bytes()),
                 Operator::RefNull { hty } => ConstOp::RefNull(hty),
                 Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
                 Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),

@@ -35,7 +35,9 @@ pub(crate) fn decode(
     let mut reader = Reader::new(items);
     // Every segment takes at least three bytes, so a count the bytes cannot hold does not
     // allocate.
-    let mut segments = Vec::with_capacity((count as usize).min(items.len() / 3));
+    let mut segments: Vec<DataSegment> = Vec::with_capacity((count as usize).min(items.len() / 3));
+    let spare = segments.spare_capacity_mut();
+    crate::prefault::prefault(spare.as_mut_ptr().cast(), std::mem::size_of_val(spare));
     for _ in 0..count {
         let kind = match reader.u32()? {
             0 => active(&mut reader, 0, memories, base)?,

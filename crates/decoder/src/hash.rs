@@ -82,6 +82,7 @@ pub fn copy_and_hash(bytes: &[u8]) -> (Arc<[u8]>, u64) {
     const BLOCK: usize = 64 * 1024;
     let mut copy = Arc::<[u8]>::new_uninit_slice(bytes.len());
     let dst = Arc::get_mut(&mut copy).expect("a new Arc is unique");
+    crate::prefault::prefault(dst.as_mut_ptr().cast(), dst.len());
     let mut lanes = Lanes::new(bytes.len());
     let mut rest: &[u8] = &[];
     for (src, dst) in bytes.chunks(BLOCK).zip(dst.chunks_mut(BLOCK)) {

@@ -32,6 +32,7 @@ mod func_validator;
 mod hash;
 mod module;
 mod names;
+mod prefault;
 mod reader;
 mod streaming;
 #[cfg(test)]

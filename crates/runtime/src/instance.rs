@@ -282,7 +282,7 @@ impl InstanceData {
             ConstOp::I64Const(v) => u128::from(v as u64),
             ConstOp::F32Const(bits) => u128::from(bits),
             ConstOp::F64Const(bits) => u128::from(bits),
-            ConstOp::V128Const(v) => v,
+            ConstOp::V128Const(bytes) => u128::from_le_bytes(bytes),
             ConstOp::RefNull(_) => 0,
             ConstOp::RefFunc(f) => self.funcref(f) as usize as u128,
             ConstOp::GlobalGet(g) => {
