@@ -39,7 +39,12 @@ mod tests {
     fn prefault_keeps_contents() {
         let mut buffer: Vec<u8> = (0..3 << 20).map(|i| (i % 251) as u8).collect();
         super::prefault(buffer.as_mut_ptr().wrapping_add(1), buffer.len() - 3);
-        assert!(buffer.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
+        assert!(
+            buffer
+                .iter()
+                .enumerate()
+                .all(|(i, &b)| b == (i % 251) as u8)
+        );
         let mut fresh: Vec<u64> = Vec::with_capacity(1 << 18);
         let spare = fresh.spare_capacity_mut();
         super::prefault(spare.as_mut_ptr().cast(), std::mem::size_of_val(spare));
