@@ -544,7 +544,7 @@ impl EngineInner {
             },
         );
         let Some(early) = early else {
-            // No code section.
+            // No code section, or a module malformed before its end: the ordinary path.
             let (module, validations) = decoded.map_err(EngineError::Decode)?;
             return compile_decoded(self, Arc::new(module), validations, job, helpers, start);
         };
