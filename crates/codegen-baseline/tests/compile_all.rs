@@ -7,7 +7,7 @@
 use kiln_codegen_baseline::{
     BoundsChecks, CompileEnv, CompileError, CompileOptions, DebugOptions, DebugSideTable,
 };
-use kiln_spec_harness::{Suite, script_modules};
+use kiln_spec_harness::Suite;
 
 #[test]
 fn every_spec_module_compiles_or_is_unsupported() {
@@ -28,45 +28,39 @@ fn every_spec_module_compiles_or_is_unsupported() {
             ..CompileOptions::default()
         },
     ];
-    for file in suite.files(None) {
-        let text = std::fs::read_to_string(&file.path).unwrap();
-        let Ok(modules) = script_modules(&text) else {
+    for (what, wasm) in suite.modules(None) {
+        let Ok(module) = kiln_decoder::decode(&wasm, &features) else {
             continue;
         };
-        for found in modules {
-            let Ok(module) = kiln_decoder::decode(&found.wasm, &features) else {
-                continue;
-            };
-            let env = CompileEnv::new(&module);
-            for i in module.num_imported_functions..module.functions.len() as u32 {
-                for opts in &options {
-                    match env.compile(i, opts) {
-                        Ok(f) => {
-                            ok += 1;
-                            let len = f.code.len() as u32;
-                            assert!(
-                                f.trap_sites
-                                    .windows(2)
-                                    .all(|w| w[0].pc_offset < w[1].pc_offset)
-                            );
-                            assert!(
-                                f.source_positions
-                                    .windows(2)
-                                    .all(|w| w[0].pc_offset < w[1].pc_offset)
-                            );
-                            assert!(f.trap_sites.iter().all(|t| t.pc_offset < len));
-                            assert!(f.relocations.iter().all(|r| r.offset + 4 <= len));
-                            assert_eq!(f.debug_side_table.is_some(), opts.debug.is_some());
-                            if let Some(bytes) = &f.debug_side_table {
-                                let t = DebugSideTable::decode(bytes).unwrap();
-                                // The entry check, and one per reachable instruction.
-                                assert!(t.len() >= 2, "{}: function {i}", file.name);
-                                assert!(t.entries().all(|e| e.pc_offset <= len));
-                            }
+        let env = CompileEnv::new(&module);
+        for i in module.num_imported_functions..module.functions.len() as u32 {
+            for opts in &options {
+                match env.compile(i, opts) {
+                    Ok(f) => {
+                        ok += 1;
+                        let len = f.code.len() as u32;
+                        assert!(
+                            f.trap_sites
+                                .windows(2)
+                                .all(|w| w[0].pc_offset < w[1].pc_offset)
+                        );
+                        assert!(
+                            f.source_positions
+                                .windows(2)
+                                .all(|w| w[0].pc_offset < w[1].pc_offset)
+                        );
+                        assert!(f.trap_sites.iter().all(|t| t.pc_offset < len));
+                        assert!(f.relocations.iter().all(|r| r.offset + 4 <= len));
+                        assert_eq!(f.debug_side_table.is_some(), opts.debug.is_some());
+                        if let Some(bytes) = &f.debug_side_table {
+                            let t = DebugSideTable::decode(bytes).unwrap();
+                            // The entry check, and one per reachable instruction.
+                            assert!(t.len() >= 2, "{what}: function {i}");
+                            assert!(t.entries().all(|e| e.pc_offset <= len));
                         }
-                        Err(CompileError::Unsupported { .. }) => unsupported += 1,
-                        Err(e) => panic!("{}:{}: function {i}: {e}", file.name, found.line),
                     }
+                    Err(CompileError::Unsupported { .. }) => unsupported += 1,
+                    Err(e) => panic!("{what}: function {i}: {e}"),
                 }
             }
         }

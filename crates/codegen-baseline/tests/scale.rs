@@ -1,6 +1,7 @@
 //! Compile time grows linearly with the body: a body ten times larger takes at most about
 //! ten times longer (generous bound, to stay robust on a loaded machine).
 
+use kiln_abi::CompiledFunction;
 use kiln_codegen_baseline::{CompileOptions, compile_function};
 use std::time::{Duration, Instant};
 
@@ -23,21 +24,35 @@ fn body_with_locals(blocks: usize, extra: usize) -> String {
     s + "(local.get 2)))"
 }
 
+/// Compiles function `func` of the module `wat` `reps` times; returns the best time and the
+/// last result.
+fn best_compile(
+    wat: &str,
+    func: u32,
+    opts: &CompileOptions,
+    reps: usize,
+) -> (Duration, CompiledFunction) {
+    let wasm = wat::parse_str(wat).unwrap();
+    let module = kiln_decoder::decode(&wasm, &Default::default()).unwrap();
+    let mut best = Duration::MAX;
+    let mut last = None;
+    for _ in 0..reps {
+        let t = Instant::now();
+        let f = compile_function(&module, func, opts).unwrap();
+        best = best.min(t.elapsed());
+        last = Some(f);
+    }
+    (best, last.expect("at least one repetition"))
+}
+
 fn time(blocks: usize) -> Duration {
     time_with_locals(blocks, 0)
 }
 
 fn time_with_locals(blocks: usize, extra: usize) -> Duration {
-    let wasm = wat::parse_str(body_with_locals(blocks, extra)).unwrap();
-    let module = kiln_decoder::decode(&wasm, &Default::default()).unwrap();
-    let opts = CompileOptions::default();
-    let mut best = Duration::MAX;
-    for _ in 0..3 {
-        let t = Instant::now();
-        let f = compile_function(&module, 1, &opts).unwrap();
-        best = best.min(t.elapsed());
-        assert!(f.code.len() > blocks * 20);
-    }
+    let body = body_with_locals(blocks, extra);
+    let (best, f) = best_compile(&body, 1, &CompileOptions::default(), 3);
+    assert!(f.code.len() > blocks * 20);
     best
 }
 
@@ -92,16 +107,8 @@ fn locals_body(n: usize) -> String {
 }
 
 fn locals_time(n: usize) -> Duration {
-    let wasm = wat::parse_str(locals_body(n)).unwrap();
-    let module = kiln_decoder::decode(&wasm, &Default::default()).unwrap();
-    let opts = CompileOptions::default();
-    let mut best = Duration::MAX;
-    for _ in 0..3 {
-        let t = Instant::now();
-        let f = compile_function(&module, 1, &opts).unwrap();
-        best = best.min(t.elapsed());
-        assert!(f.code.len() > n * 10);
-    }
+    let (best, f) = best_compile(&locals_body(n), 1, &CompileOptions::default(), 3);
+    assert!(f.code.len() > n * 10);
     best
 }
 
@@ -137,23 +144,14 @@ fn debug_body(n: usize) -> String {
 
 fn debug_time(n: usize) -> (Duration, usize, usize) {
     use kiln_codegen_baseline::{DebugOptions, DebugSideTable};
-    let wasm = wat::parse_str(debug_body(n)).unwrap();
-    let module = kiln_decoder::decode(&wasm, &Default::default()).unwrap();
     let opts = CompileOptions {
         debug: Some(DebugOptions::stepping()),
         ..CompileOptions::default()
     };
-    let mut best = Duration::MAX;
-    let (mut bytes, mut entries) = (0, 0);
-    for _ in 0..2 {
-        let t = Instant::now();
-        let f = compile_function(&module, 0, &opts).unwrap();
-        best = best.min(t.elapsed());
-        let table = f.debug_side_table.unwrap();
-        bytes = table.len();
-        entries = DebugSideTable::decode(&table).unwrap().len();
-    }
-    (best, bytes, entries)
+    let (best, f) = best_compile(&debug_body(n), 0, &opts, 2);
+    let table = f.debug_side_table.unwrap();
+    let entries = DebugSideTable::decode(&table).unwrap().len();
+    (best, table.len(), entries)
 }
 
 /// Debug code costs no more per instruction in a function with many locals: compile time

@@ -275,6 +275,12 @@ impl Validator<'_> {
         self.stack.pop()
     }
 
+    /// Pops `n` operands of type `i32` (the address, value and length operands of the bulk
+    /// memory and table operators).
+    fn pop_i32s(&mut self, n: usize) -> Option<()> {
+        (0..n).try_for_each(|_| self.pop(I32))
+    }
+
     #[inline(always)]
     fn unary(&mut self, operand: u8, result: u8) -> Option<()> {
         self.pop(operand)?;
@@ -665,41 +671,31 @@ impl Validator<'_> {
             8 => {
                 self.data_index()?;
                 self.memory_byte()?;
-                self.pop(I32)?;
-                self.pop(I32)?;
-                self.pop(I32)
+                self.pop_i32s(3)
             }
             9 => self.data_index(),
             10 => {
                 self.memory_byte()?;
                 self.memory_byte()?;
-                self.pop(I32)?;
-                self.pop(I32)?;
-                self.pop(I32)
+                self.pop_i32s(3)
             }
             11 => {
                 self.memory_byte()?;
-                self.pop(I32)?;
-                self.pop(I32)?;
-                self.pop(I32)
+                self.pop_i32s(3)
             }
             12 => {
                 let e = self.element()?;
                 if self.table()? != e {
                     return None;
                 }
-                self.pop(I32)?;
-                self.pop(I32)?;
-                self.pop(I32)
+                self.pop_i32s(3)
             }
             13 => self.element().map(drop),
             14 => {
                 if self.table()? != self.table()? {
                     return None;
                 }
-                self.pop(I32)?;
-                self.pop(I32)?;
-                self.pop(I32)
+                self.pop_i32s(3)
             }
             15 => {
                 let t = self.table()?;

@@ -192,6 +192,20 @@ impl Units {
         Units::with_validations(engine, module, code, queue, job, Vec::new(), true)
     }
 
+    /// Units for every defined function of `module`, running `validations` (one per defined
+    /// function, in index order, or none); `compile` false only validates.
+    pub fn for_module(
+        engine: &Arc<EngineInner>,
+        module: Arc<Module>,
+        code: kiln_code_manager::NativeModule,
+        job: Option<Arc<JobState>>,
+        validations: Vec<DeferredFunction>,
+        compile: bool,
+    ) -> Arc<Units> {
+        let queue = (module.num_imported_functions..module.functions.len() as u32).collect();
+        Units::with_validations(engine, module, code, queue, job, validations, compile)
+    }
+
     /// Units that also run `validations` (one per defined function, in index order, or
     /// none); `compile` false only validates.
     pub fn with_validations(
@@ -428,13 +442,10 @@ pub(crate) fn compile_decoded(
         .map_err(EngineError::Code)?;
     let lazy = engine.config.lazy_compilation;
     if !lazy || !validations.is_empty() {
-        let first = module.num_imported_functions;
-        let queue = (first..module.functions.len() as u32).collect();
-        Units::with_validations(
+        Units::for_module(
             engine,
             module.clone(),
             code.clone(),
-            queue,
             job.cloned(),
             validations,
             !lazy,
@@ -527,13 +538,10 @@ impl EngineInner {
                     snapshot.num_defined_functions(),
                 );
                 early = Some(code.map_err(EngineError::Code).map(|code| {
-                    let first = snapshot.num_imported_functions;
-                    let queue = (first..snapshot.functions.len() as u32).collect();
-                    let units = Units::with_validations(
+                    let units = Units::for_module(
                         self,
                         snapshot,
                         code.clone(),
-                        queue,
                         job.cloned(),
                         validations,
                         false,

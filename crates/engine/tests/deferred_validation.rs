@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use kiln_engine::decoder::{self, Features, ValidatorScratch};
 use kiln_engine::{Engine, EngineConfig, EngineError};
-use kiln_spec_harness::{Suite, script_modules};
+use kiln_spec_harness::Suite;
 
 /// `decode_deferred_early`, validating what it hands out (in index order) before looking at
 /// the rest, as the engine ranks errors.
@@ -80,48 +80,41 @@ fn deferred_validation_reports_what_the_decoder_reports() {
         ..EngineConfig::default()
     });
     let (mut valid, mut invalid) = (0, 0);
-    for file in suite.files(Some(&Suite::WASM2_GROUPS)) {
-        let text = std::fs::read_to_string(&file.path).unwrap();
-        let Ok(found) = script_modules(&text) else {
-            continue;
-        };
-        for m in found {
-            let what = format!("{}:{}", file.name, m.line);
-            let expected = decoder::decode(&m.wasm, &features);
-            // The decoder's deferred path, bodies validated in index order.
-            let deferred = decoder::decode_deferred(Arc::from(&m.wasm[..]), &features).and_then(
-                |(module, functions)| {
-                    let mut scratch = ValidatorScratch::default();
-                    for f in functions {
-                        f.validate(&module, &mut scratch)?;
-                    }
-                    Ok(module)
-                },
-            );
-            match (&expected, &deferred) {
-                (Ok(e), Ok(d)) => assert_eq!(e, d, "{what}"),
-                (Err(e), Err(d)) => assert_eq!(e, d, "{what}"),
-                (e, d) => panic!("{what}: decode {e:?}, deferred {d:?}"),
-            }
-            // Bodies handed out at the end of the code section, validated first.
-            let early = early_decode(&m.wasm, &features);
-            match (&expected, &early) {
-                (Ok(e), Ok(d)) => assert_eq!(e, d, "{what}"),
-                (Err(e), Err(d)) => assert_eq!(e, d, "{what}"),
-                (e, d) => panic!("{what}: decode {e:?}, early {d:?}"),
-            }
-            // The engine's parallel validation, with and without compiling.
-            for engine in [&eager, &lazy] {
-                match (&expected, engine.compile(&m.wasm)) {
-                    (Ok(_), Ok(_)) | (Ok(_), Err(EngineError::Compile { .. })) => {}
-                    (Err(e), Err(EngineError::Decode(d))) => assert_eq!(*e, d, "{what}"),
-                    (e, d) => panic!("{what}: decode {e:?}, engine {d:?}"),
+    for (what, wasm) in suite.modules(Some(&Suite::WASM2_GROUPS)) {
+        let expected = decoder::decode(&wasm, &features);
+        // The decoder's deferred path, bodies validated in index order.
+        let deferred = decoder::decode_deferred(Arc::from(&wasm[..]), &features).and_then(
+            |(module, functions)| {
+                let mut scratch = ValidatorScratch::default();
+                for f in functions {
+                    f.validate(&module, &mut scratch)?;
                 }
+                Ok(module)
+            },
+        );
+        match (&expected, &deferred) {
+            (Ok(e), Ok(d)) => assert_eq!(e, d, "{what}"),
+            (Err(e), Err(d)) => assert_eq!(e, d, "{what}"),
+            (e, d) => panic!("{what}: decode {e:?}, deferred {d:?}"),
+        }
+        // Bodies handed out at the end of the code section, validated first.
+        let early = early_decode(&wasm, &features);
+        match (&expected, &early) {
+            (Ok(e), Ok(d)) => assert_eq!(e, d, "{what}"),
+            (Err(e), Err(d)) => assert_eq!(e, d, "{what}"),
+            (e, d) => panic!("{what}: decode {e:?}, early {d:?}"),
+        }
+        // The engine's parallel validation, with and without compiling.
+        for engine in [&eager, &lazy] {
+            match (&expected, engine.compile(&wasm)) {
+                (Ok(_), Ok(_)) | (Ok(_), Err(EngineError::Compile { .. })) => {}
+                (Err(e), Err(EngineError::Decode(d))) => assert_eq!(*e, d, "{what}"),
+                (e, d) => panic!("{what}: decode {e:?}, engine {d:?}"),
             }
-            match expected {
-                Ok(_) => valid += 1,
-                Err(_) => invalid += 1,
-            }
+        }
+        match expected {
+            Ok(_) => valid += 1,
+            Err(_) => invalid += 1,
         }
     }
     assert!(

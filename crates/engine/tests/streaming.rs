@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use kiln_engine::runtime::{Imports, Value};
 use kiln_engine::{Engine, EngineConfig, EngineError, JobOptions, NativeModule};
-use kiln_spec_harness::{Suite, script_modules};
+use kiln_spec_harness::Suite;
 
 /// The same decoded module and, function by function, the same tier and code size.
 fn assert_same(a: &NativeModule, b: &NativeModule, what: &str) {
@@ -33,31 +33,24 @@ fn streaming_with_random_splits_matches_sync_compile_on_spec_modules() {
         ..EngineConfig::default()
     });
     let (mut modules, mut compiled, mut rejected) = (0, 0, 0);
-    for file in suite.files(Some(&Suite::WASM2_GROUPS)) {
-        let text = std::fs::read_to_string(&file.path).unwrap();
-        let Ok(found) = script_modules(&text) else {
-            continue;
-        };
-        for m in found {
-            let what = format!("{}:{}", file.name, m.line);
-            modules += 1;
-            let expected = sync.compile(&m.wasm);
-            let actual = streaming.compile(&m.wasm);
-            match (expected, actual) {
-                (Ok(e), Ok(a)) => {
-                    assert_same(e.shared(), a.shared(), &what);
-                    compiled += 1;
-                }
-                (Err(EngineError::Decode(e)), Err(EngineError::Decode(a))) => {
-                    assert_eq!(e, a, "{what}");
-                    rejected += 1;
-                }
-                (
-                    Err(EngineError::Compile { func_index: e, .. }),
-                    Err(EngineError::Compile { func_index: a, .. }),
-                ) => assert_eq!(e, a, "{what}"),
-                (e, a) => panic!("{what}: sync {e:?}, streaming {a:?}"),
+    for (what, wasm) in suite.modules(Some(&Suite::WASM2_GROUPS)) {
+        modules += 1;
+        let expected = sync.compile(&wasm);
+        let actual = streaming.compile(&wasm);
+        match (expected, actual) {
+            (Ok(e), Ok(a)) => {
+                assert_same(e.shared(), a.shared(), &what);
+                compiled += 1;
             }
+            (Err(EngineError::Decode(e)), Err(EngineError::Decode(a))) => {
+                assert_eq!(e, a, "{what}");
+                rejected += 1;
+            }
+            (
+                Err(EngineError::Compile { func_index: e, .. }),
+                Err(EngineError::Compile { func_index: a, .. }),
+            ) => assert_eq!(e, a, "{what}"),
+            (e, a) => panic!("{what}: sync {e:?}, streaming {a:?}"),
         }
     }
     println!("{modules} modules: {compiled} compiled, {rejected} rejected");

@@ -79,6 +79,19 @@ impl Suite {
             .collect()
     }
 
+    /// Every module of the files in `groups` ([`crate::script_modules`]), with a name
+    /// `file:line` for messages. Files that do not parse are skipped. Cost: reads and encodes
+    /// one file at a time.
+    pub fn modules(&self, groups: Option<&[&str]>) -> impl Iterator<Item = (String, Vec<u8>)> {
+        self.files(groups).into_iter().flat_map(|file| {
+            let text = std::fs::read_to_string(&file.path).unwrap_or_default();
+            let found = crate::script_modules(&text).unwrap_or_default();
+            found
+                .into_iter()
+                .map(move |m| (format!("{}:{}", file.name, m.line), m.wasm))
+        })
+    }
+
     /// The file named `name` (relative to the root), if it exists.
     pub fn file(&self, name: &str) -> Option<SpecFile> {
         self.files(None).into_iter().find(|f| f.name == name)

@@ -3,7 +3,7 @@
 //! the spec testsuite and over the benchmark corpus when it has been fetched.
 
 use kiln_decoder::{Features, StreamingDecoder, decode};
-use kiln_spec_harness::{Suite, script_modules};
+use kiln_spec_harness::Suite;
 use std::path::Path;
 
 /// A small deterministic generator (xorshift64*), so failures reproduce.
@@ -54,17 +54,10 @@ fn streaming_matches_decode_on_spec_modules() {
     };
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     let mut modules = 0;
-    for file in suite.files(None) {
-        let text = std::fs::read_to_string(&file.path).unwrap();
-        let Ok(found) = script_modules(&text) else {
-            continue;
-        };
-        for m in found {
-            let what = format!("{}:{}", file.name, m.line);
-            check(&m.wasm, &Features::default(), &mut rng, &what);
-            check(&m.wasm, &Features::all(), &mut rng, &what);
-            modules += 1;
-        }
+    for (what, wasm) in suite.modules(None) {
+        check(&wasm, &Features::default(), &mut rng, &what);
+        check(&wasm, &Features::all(), &mut rng, &what);
+        modules += 1;
     }
     println!("{modules} modules checked");
     assert!(modules > 5000, "only {modules} modules found");
