@@ -13,7 +13,7 @@ use crate::error::{CompileError, Result};
 use crate::frame::{self, CALL_TARGET, RET_AREA_PTR, SAVED_RBX};
 use crate::masm::{self, Dst, Move, Src, float_size, int_size};
 use crate::regalloc::{Reg, RegClass, RegSet, SCRATCH, SCRATCH_XMM, VMCTX};
-use crate::value_stack::{Kind, Loc, Value, ValueStack};
+use crate::value_stack::{Kind, Loc, LocalSet, State, Value, ValueStack};
 use crate::{BoundsChecks, CompileOptions, DebugOptions};
 use kiln_abi::calling_convention::INT_ARG_REGS;
 use kiln_abi::{
@@ -129,7 +129,7 @@ struct DebugState<'a> {
 struct Scratch {
     asm: Assembler,
     values: Vec<Value>,
-    spare_states: Vec<Vec<Value>>,
+    spare_states: Vec<State>,
     control: Vec<Control>,
     stubs: Vec<Stub>,
     relocations: Vec<Relocation>,
@@ -180,7 +180,7 @@ pub(crate) struct FuncCompiler<'a> {
     debug: Option<DebugState<'a>>,
     /// Value-stack states no longer used (merge states, else states, replaced stacks),
     /// empty, kept to be reused instead of allocating one per block.
-    spare_states: Vec<Vec<Value>>,
+    spare_states: Vec<State>,
     /// `br_table` scratch: the stub label of each target depth.
     br_table_labels: Vec<Option<Label>>,
     /// The kind of each local (kept for its allocation).
@@ -421,7 +421,7 @@ impl<'a> FuncCompiler<'a> {
             start_offset: self.offset,
         });
         let cost = self.body_len.clamp(1, i32::MAX as u32) as i32;
-        let live = self.live_regs(&self.stack.values);
+        let live = Self::live_regs(&self.stack.values, &self.stack.off_slot);
         self.tier_up_check(cost, live);
         if let Some(d) = &self.debug {
             let entry_check = d.options.function_entry;
@@ -560,11 +560,14 @@ impl<'a> FuncCompiler<'a> {
         Ok(())
     }
 
-    fn live_regs(&self, values: &[Value]) -> LiveRegs {
+    /// The distinct registers holding values of a state (`values` with the locals off their
+    /// slots `off_slot`), in position order. Cost: those locals plus the operands.
+    fn live_regs(values: &[Value], off_slot: &LocalSet) -> LiveRegs {
         let mut set = RegSet::EMPTY;
         let mut live = LiveRegs::new();
-        for v in values {
-            if let Loc::Reg(r) = v.loc
+        let positions = off_slot.iter().chain(off_slot.num_locals()..values.len());
+        for pos in positions {
+            if let Loc::Reg(r) = values[pos].loc
                 && !set.contains(r)
             {
                 set.insert(r);
@@ -677,7 +680,7 @@ impl<'a> FuncCompiler<'a> {
             debug_side_table: self.debug.map(|d| d.table.finish()),
         };
         let mut spare_states = self.spare_states;
-        spare_states.retain(|v| v.capacity() <= SCRATCH_STATE_LIMIT);
+        spare_states.retain(|s| s.values.capacity() <= SCRATCH_STATE_LIMIT);
         spare_states.truncate(SCRATCH_STATES_LIMIT);
         let mut values = self.stack.values;
         if values.capacity() > SCRATCH_STATE_LIMIT {

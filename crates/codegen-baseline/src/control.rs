@@ -17,7 +17,7 @@ use crate::error::{CompileError, Result};
 use crate::frame;
 use crate::masm::{self, Dst, Move, Src};
 use crate::regalloc::RegSet;
-use crate::value_stack::{Kind, Loc, Value};
+use crate::value_stack::{Kind, Loc, State, Value, ValueStack};
 use kiln_assembler_x64::{Assembler, Label};
 use smallvec::SmallVec;
 
@@ -35,7 +35,7 @@ pub enum ControlKind {
         /// Where the false condition jumps.
         else_label: Label,
         /// The value stack the else arm starts with.
-        else_state: Vec<Value>,
+        else_state: State,
     },
     /// The `else` arm of an `if`.
     Else,
@@ -55,7 +55,7 @@ pub struct Control {
     /// Result types.
     pub results: SmallVec<[Kind; 4]>,
     /// Where values live at the label, once known (length `base + branch arity`).
-    pub merge: Option<Vec<Value>>,
+    pub merge: Option<State>,
     /// Wasm offset where the construct began (loop budgets are charged its size).
     pub start_offset: u32,
 }
@@ -81,42 +81,31 @@ impl Control {
 /// Registers of each file a merge state leaves free when it gives constant locals registers.
 const KEEP_FREE_REGS: usize = 3;
 
-/// The merge state for a label reached first from `source`, keeping `base` entries below and
-/// the top `arity` values as results. `num_locals` entries at the bottom are locals; those
-/// that are constants in `source` get registers while enough stay free (another edge, or the
-/// next loop iteration, likely holds a different value), else their slots.
+/// The merge state for a label reached first from `source`, written into `target` (whose
+/// allocations are reused), keeping `base` entries below and the top `arity` values as
+/// results. Locals that are constants in `source` get registers while enough stay free
+/// (another edge, or the next loop iteration, likely holds a different value), else their
+/// slots. Cost: the entries copied, plus the locals off their slots and the operands.
 ///
 /// Debug code (`debug`) keeps every value in its slot at instruction boundaries: its merge
 /// states put everything in slots, except constants among the operands below `base`.
 pub fn merge_target(
-    source: &[Value],
+    target: &mut State,
+    source: &ValueStack,
     base: usize,
     arity: usize,
-    num_locals: usize,
-    debug: bool,
-) -> Vec<Value> {
-    let mut target = Vec::with_capacity(base + arity);
-    merge_target_into(&mut target, source, base, arity, num_locals, debug);
-    target
-}
-
-/// [`merge_target`] written into `target` (cleared first), so its allocation can be reused.
-pub fn merge_target_into(
-    target: &mut Vec<Value>,
-    source: &[Value],
-    base: usize,
-    arity: usize,
-    num_locals: usize,
     debug: bool,
 ) {
-    target.clear();
-    target.reserve(base + arity);
+    let values = &source.values;
+    let num_locals = source.num_locals();
+    target.values.clear();
+    target.values.reserve(base + arity);
     if debug {
-        target.extend(
-            source[..base]
+        target.values.extend(
+            values[..base]
                 .iter()
                 .enumerate()
-                .chain(source[source.len() - arity..].iter().enumerate())
+                .chain(values[values.len() - arity..].iter().enumerate())
                 .enumerate()
                 .map(|(k, (pos, v))| {
                     let loc = match v.loc {
@@ -126,87 +115,105 @@ pub fn merge_target_into(
                     Value { kind: v.kind, loc }
                 }),
         );
+        target.off_slot.reset(num_locals);
         return;
     }
+    // Start from the entries below the base as they are, then visit only what can differ:
+    // the locals off their slots and the operands.
+    target.values.extend_from_slice(&values[..base]);
+    target.off_slot.copy_from(&source.off_slot);
     let mut used = RegSet::EMPTY;
-    let top = source.len() - arity;
-    let take_reg = |v: &Value, used: &mut RegSet| -> Option<Loc> {
-        match v.loc {
+    // Constant locals are offered registers after the constant results.
+    let mut const_locals = SmallVec::<[usize; 8]>::new();
+    for pos in source.off_slot.iter() {
+        match values[pos].loc {
+            Loc::Reg(r) if !used.contains(r) => used.insert(r),
+            loc => {
+                if matches!(loc, Loc::Const(_)) {
+                    const_locals.push(pos);
+                }
+                target.values[pos].loc = Loc::Stack;
+                target.off_slot.set(pos, false);
+            }
+        }
+    }
+    // Operands below the base: constants stay (code inside the block cannot change them).
+    for t in &mut target.values[num_locals..base] {
+        if let Loc::Reg(r) = t.loc {
+            if used.contains(r) {
+                t.loc = Loc::Stack;
+            } else {
+                used.insert(r);
+            }
+        }
+    }
+    let mut pending_consts = SmallVec::<[usize; 4]>::new();
+    for v in &values[values.len() - arity..] {
+        let loc = match v.loc {
             Loc::Reg(r) if !used.contains(r) => {
                 used.insert(r);
-                Some(Loc::Reg(r))
+                Loc::Reg(r)
             }
-            _ => None,
-        }
-    };
-    // Constant locals, found in the same pass; they are offered registers after the
-    // constant results.
-    let mut const_locals = SmallVec::<[usize; 8]>::new();
-    target.extend(source[..base].iter().enumerate().map(|(pos, v)| {
-        let loc = match v.loc {
-            Loc::Const(c) if pos >= num_locals => Loc::Const(c),
             Loc::Const(_) => {
-                const_locals.push(pos);
+                pending_consts.push(target.values.len());
                 Loc::Stack
             }
-            _ => take_reg(v, &mut used).unwrap_or(Loc::Stack),
+            _ => Loc::Stack,
         };
-        Value { kind: v.kind, loc }
-    }));
-    let mut pending_consts = SmallVec::<[usize; 4]>::new();
-    for v in &source[top..] {
-        let loc = take_reg(v, &mut used).unwrap_or(Loc::Stack);
-        if matches!(v.loc, Loc::Const(_)) {
-            pending_consts.push(target.len());
-        }
-        target.push(Value { kind: v.kind, loc });
+        target.values.push(Value { kind: v.kind, loc });
     }
     // Constant results (and loop locals): a register nobody in the merge state uses, if any.
     for i in pending_consts.into_iter().chain(const_locals) {
-        let free = used.free_of(target[i].kind.class());
+        let free = used.free_of(target.values[i].kind.class());
         if i < base && free.len() as usize <= KEEP_FREE_REGS {
             continue;
         }
         if let Some(r) = free.first() {
             used.insert(r);
-            target[i].loc = Loc::Reg(r);
+            target.values[i].loc = Loc::Reg(r);
+            if i < num_locals {
+                target.off_slot.set(i, true);
+            }
         }
     }
+    target.debug_check();
 }
 
 /// Emits the moves taking the values of `source` to `target` (a merge state of length
 /// `base + arity`): the entries below `base` stay at their positions, the top `arity` values
 /// of `source` become positions `base..`. `source` is not changed, so this can run on a
 /// conditional path; the values of `source` above `base` are dead afterwards, so their slots
-/// may be overwritten.
+/// may be overwritten. Cost: the locals off their slots in either state, plus the operands.
 pub fn transfer(
     asm: &mut Assembler,
-    source: &[Value],
-    target: &[Value],
+    source: &ValueStack,
+    target: &State,
     base: usize,
 ) -> Result<()> {
-    let arity = target.len() - base;
-    let top = source.len() - arity;
+    source.debug_check();
+    let values = &source.values;
+    let arity = target.values.len() - base;
+    let top = values.len() - arity;
     // Results spilled at other positions move down to their own slots first, in increasing
     // order: a slot is written only after every value read from it has moved.
     for i in 0..arity {
-        if source[top + i].loc == Loc::Stack && top != base {
+        if values[top + i].loc == Loc::Stack && top != base {
             masm::copy_mem(asm, frame::slot(base + i), frame::slot(top + i));
         }
     }
     let mut moves: SmallVec<[Move; 16]> = SmallVec::new();
-    for (pos, t) in target.iter().enumerate() {
-        let v = if pos < base {
-            // Below the base, an entry already where the target wants it (the same
-            // register, its own slot, or the same constant) needs no move: the common case.
-            let v = source[pos];
-            if v.loc == t.loc {
-                continue;
-            }
-            v
-        } else {
-            source[top + pos - base]
-        };
+    // Below the base, an entry already where the target wants it (the same register, its
+    // own slot, or the same constant) needs no move: the common case, and every local in
+    // its slot in both states.
+    let below = source
+        .off_slot
+        .iter_union(&target.off_slot)
+        .chain(source.num_locals()..base)
+        .map(|pos| (pos, values[pos]))
+        .filter(|&(pos, v)| v.loc != target.values[pos].loc);
+    let results = (base..target.values.len()).map(|pos| (pos, values[top + pos - base]));
+    for (pos, v) in below.chain(results) {
+        let t = target.values[pos];
         let src = match v.loc {
             Loc::Reg(r) => Src::Reg(r),
             Loc::Stack => Src::Mem(frame::slot(pos)),
@@ -241,17 +248,17 @@ pub fn transfer(
     masm::execute(asm, &moves)
 }
 
-/// Whether [`transfer`] from `source` to `target` would emit nothing.
-pub fn is_noop(source: &[Value], target: &[Value], base: usize) -> bool {
-    let arity = target.len() - base;
-    let top = source.len() - arity;
-    (top == base || source[top..].iter().all(|v| v.loc != Loc::Stack))
-        && target.iter().enumerate().all(|(pos, t)| {
-            let v = if pos < base {
-                source[pos]
-            } else {
-                source[top + pos - base]
-            };
-            v.loc == t.loc
-        })
+/// Whether [`transfer`] from `source` to `target` would emit nothing. Costs as [`transfer`].
+pub fn is_noop(source: &ValueStack, target: &State, base: usize) -> bool {
+    let values = &source.values;
+    let arity = target.values.len() - base;
+    let top = values.len() - arity;
+    (top == base || values[top..].iter().all(|v| v.loc != Loc::Stack))
+        && source
+            .off_slot
+            .iter_union(&target.off_slot)
+            .chain(source.num_locals()..base)
+            .all(|pos| values[pos].loc == target.values[pos].loc)
+        && (base..target.values.len())
+            .all(|pos| values[top + pos - base].loc == target.values[pos].loc)
 }

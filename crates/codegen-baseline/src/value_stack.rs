@@ -82,13 +82,126 @@ impl Value {
     }
 }
 
+/// A set of local indices (a bit set sized for a function's locals), iterated in increasing
+/// order. Merges visit only the locals in such sets, so their cost follows the locals that
+/// left their slots, not all locals.
+#[derive(Clone, Debug, Default)]
+pub struct LocalSet {
+    words: Vec<u64>,
+    num_locals: usize,
+}
+
+impl LocalSet {
+    /// Empties the set and sizes it for `num_locals` locals. O(num_locals / 64).
+    pub fn reset(&mut self, num_locals: usize) {
+        self.words.clear();
+        self.words.resize(num_locals.div_ceil(64), 0);
+        self.num_locals = num_locals;
+    }
+
+    /// The number of locals the set is sized for.
+    pub fn num_locals(&self) -> usize {
+        self.num_locals
+    }
+
+    /// Makes this set a copy of `other`, keeping this one's allocation.
+    pub fn copy_from(&mut self, other: &LocalSet) {
+        self.words.clear();
+        self.words.extend_from_slice(&other.words);
+        self.num_locals = other.num_locals;
+    }
+
+    /// Whether local `i` is in the set.
+    pub fn contains(&self, i: usize) -> bool {
+        self.words[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    /// Adds (`on`) or removes local `i`.
+    pub fn set(&mut self, i: usize, on: bool) {
+        let bit = 1 << (i % 64);
+        if on {
+            self.words[i / 64] |= bit;
+        } else {
+            self.words[i / 64] &= !bit;
+        }
+    }
+
+    /// The locals in the set, in increasing order.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        bits(self.words.iter().copied())
+    }
+
+    /// The locals in this set or in `other` (sized alike), in increasing order.
+    pub fn iter_union<'a>(&'a self, other: &'a LocalSet) -> impl Iterator<Item = usize> + 'a {
+        debug_assert_eq!(self.num_locals, other.num_locals);
+        bits(self.words.iter().zip(&other.words).map(|(a, b)| a | b))
+    }
+}
+
+/// The positions of the set bits of `words` (64 per word), in increasing order.
+fn bits(words: impl Iterator<Item = u64>) -> impl Iterator<Item = usize> {
+    words.enumerate().flat_map(|(w, mut word)| {
+        std::iter::from_fn(move || {
+            if word == 0 {
+                return None;
+            }
+            let bit = word.trailing_zeros() as usize;
+            word &= word - 1;
+            Some(w * 64 + bit)
+        })
+    })
+}
+
+/// A saved value-stack state (a merge state, the entry state of an `else` arm): the entries,
+/// and the locals that are not in their slots (in a register or a constant).
+///
+/// Invariant: `off_slot` holds exactly the locals whose entry is not `Loc::Stack`.
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    /// Entries, locals first.
+    pub values: Vec<Value>,
+    /// The locals not in their slots.
+    pub off_slot: LocalSet,
+}
+
+impl State {
+    /// Empties the state, keeping its allocations.
+    pub fn clear(&mut self) {
+        self.values.clear();
+        self.off_slot.reset(0);
+    }
+
+    /// Checks the invariant (debug builds). O(locals).
+    pub fn debug_check(&self) {
+        debug_check_off_slot(&self.values, &self.off_slot);
+    }
+}
+
+/// Debug builds: panics unless `off_slot` holds exactly the locals of `values` that are not
+/// in their slots.
+fn debug_check_off_slot(values: &[Value], off_slot: &LocalSet) {
+    if cfg!(debug_assertions) {
+        for (i, v) in values[..off_slot.num_locals()].iter().enumerate() {
+            assert_eq!(
+                off_slot.contains(i),
+                v.loc != Loc::Stack,
+                "local {i} at {:?} but off_slot says {}",
+                v.loc,
+                off_slot.contains(i)
+            );
+        }
+    }
+}
+
 /// The value stack and register cache of the code being emitted.
 ///
 /// Which locals each register holds is indexed (`local_users`), so finding and spilling the
 /// users of a register costs the operands plus that register's locals, never all locals: a
-/// function with many locals compiles in time linear in its size. Entries below
-/// `num_locals` must change location only through [`ValueStack::set_loc`], [`ValueStack::spill_entry`]
-/// or a whole-state replacement followed by [`ValueStack::reset_regs`].
+/// function with many locals compiles in time linear in its size. The locals not in their
+/// slots are kept in `off_slot`, so merges and state changes cost those locals, not all of
+/// them. Entries below `num_locals` must change location only through
+/// [`ValueStack::set_loc`], [`ValueStack::spill_entry`], [`ValueStack::spill_all`],
+/// [`ValueStack::evict`] or [`ValueStack::restore`].
 #[derive(Clone, Debug, Default)]
 pub struct ValueStack {
     /// Entries, locals first.
@@ -101,6 +214,8 @@ pub struct ValueStack {
     num_locals: usize,
     /// For each register, the locals held in it.
     local_users: LocalUsers,
+    /// The locals not in their slots (see [`State`]).
+    pub off_slot: LocalSet,
 }
 
 /// For each register (by [`Reg::index`]), the locals held in it, as intrusive doubly linked
@@ -236,23 +351,61 @@ impl ValueStack {
     /// Cost: O(n), once per function.
     pub fn set_num_locals(&mut self, n: usize) {
         self.num_locals = n;
-        self.reset_regs();
-    }
-
-    /// Recomputes the register use counts and the index of locals in registers from the
-    /// entries (after replacing the state). Cost: O(entries).
-    pub fn reset_regs(&mut self) {
         self.regs.clear();
-        self.local_users.reset(self.num_locals);
-        let locals = self.num_locals.min(self.values.len());
+        self.local_users.reset(n);
+        self.off_slot.reset(n);
         for (i, v) in self.values.iter().enumerate() {
+            if i < n && v.loc != Loc::Stack {
+                self.off_slot.set(i, true);
+            }
             if let Loc::Reg(r) = v.loc {
                 self.regs.acquire(r);
-                if i < locals {
+                if i < n {
                     self.local_users.link(i, r.index());
                 }
             }
         }
+    }
+
+    /// The number of locals (the bottom entries).
+    pub fn num_locals(&self) -> usize {
+        self.num_locals
+    }
+
+    /// Copies the current state into `state` (whose allocations are reused).
+    pub fn save(&self, state: &mut State) {
+        state.values.clear();
+        state.values.extend_from_slice(&self.values);
+        state.off_slot.copy_from(&self.off_slot);
+    }
+
+    /// Makes `state` (a state of this function) the current one, recounting register uses
+    /// and re-indexing the locals in registers. Cost: the entries copied, plus the locals off
+    /// their slots and the operands visited.
+    pub fn restore(&mut self, state: &State) {
+        debug_assert_eq!(state.off_slot.num_locals(), self.num_locals);
+        state.debug_check();
+        self.values.clear();
+        self.values.extend_from_slice(&state.values);
+        self.off_slot.copy_from(&state.off_slot);
+        self.regs.clear();
+        self.local_users.reset(self.num_locals);
+        for i in self.off_slot.iter() {
+            if let Loc::Reg(r) = self.values[i].loc {
+                self.regs.acquire(r);
+                self.local_users.link(i, r.index());
+            }
+        }
+        for v in &self.values[self.num_locals..] {
+            if let Loc::Reg(r) = v.loc {
+                self.regs.acquire(r);
+            }
+        }
+    }
+
+    /// Checks that `off_slot` matches the entries (debug builds). O(locals).
+    pub fn debug_check(&self) {
+        debug_check_off_slot(&self.values, &self.off_slot);
     }
 
     fn link(&mut self, local: usize, r: Reg) {
@@ -273,6 +426,7 @@ impl ValueStack {
             if let Loc::Reg(r) = loc {
                 self.link(index, r);
             }
+            self.off_slot.set(index, loc != Loc::Stack);
         }
         self.values[index].loc = loc;
     }
@@ -307,6 +461,7 @@ impl ValueStack {
                 masm::store(asm, v.kind, frame::slot(i), r);
                 self.regs.release(r);
                 self.values[i].loc = Loc::Stack;
+                self.off_slot.set(i, false);
             }
         }
         // Every local left its register: empty the lists at once instead of unlinking
@@ -450,5 +605,67 @@ impl ValueStack {
             }
             _ => self.into_reg(asm, v, pos, exclude),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_set_iterates_in_order_across_words() {
+        let mut a = LocalSet::default();
+        a.reset(130);
+        let mut b = LocalSet::default();
+        b.reset(130);
+        for i in [0, 63, 64, 129] {
+            a.set(i, true);
+        }
+        for i in [1, 64, 65, 128] {
+            b.set(i, true);
+        }
+        assert_eq!(a.iter().collect::<Vec<_>>(), [0, 63, 64, 129]);
+        assert_eq!(
+            a.iter_union(&b).collect::<Vec<_>>(),
+            [0, 1, 63, 64, 65, 128, 129]
+        );
+        a.set(64, false);
+        assert!(!a.contains(64) && a.contains(63));
+        let mut c = LocalSet::default();
+        c.copy_from(&a);
+        assert_eq!(c.iter().collect::<Vec<_>>(), [0, 63, 129]);
+        c.reset(3);
+        assert_eq!(c.iter().count(), 0);
+        assert_eq!(c.num_locals(), 3);
+    }
+
+    #[test]
+    fn off_slot_follows_the_locals_through_set_spill_and_restore() {
+        let mut asm = Assembler::new();
+        let mut stack = ValueStack::default();
+        let reg = Reg::Gpr(kiln_assembler_x64::Gpr::new(0).expect("rax"));
+        for loc in [Loc::Stack, Loc::Const(0), Loc::Stack] {
+            stack
+                .push(Value {
+                    kind: Kind::I32,
+                    loc,
+                })
+                .unwrap();
+        }
+        stack.set_num_locals(3);
+        assert_eq!(stack.off_slot.iter().collect::<Vec<_>>(), [1]);
+        stack.regs.acquire(reg);
+        stack.set_loc(2, Loc::Reg(reg));
+        stack.set_loc(1, Loc::Stack);
+        assert_eq!(stack.off_slot.iter().collect::<Vec<_>>(), [2]);
+        let mut saved = State::default();
+        stack.save(&mut saved);
+        stack.spill_all(&mut asm);
+        assert_eq!(stack.off_slot.iter().count(), 0);
+        stack.debug_check();
+        stack.restore(&saved);
+        assert_eq!(stack.off_slot.iter().collect::<Vec<_>>(), [2]);
+        assert_eq!(stack.regs.uses(reg), 1);
+        stack.debug_check();
     }
 }

@@ -48,17 +48,15 @@ impl FuncCompiler<'_> {
     pub(super) fn visit_loop(&mut self, bt: BlockType) -> Result<()> {
         let mut c = self.new_control(bt, ControlKind::Loop)?;
         let mut merge = self.spare_state();
-        control::merge_target_into(
+        control::merge_target(
             &mut merge,
-            &self.stack.values,
+            &self.stack,
             c.base,
             c.params.len(),
-            self.num_locals,
             self.debug.is_some(),
         );
-        control::transfer(&mut self.asm, &self.stack.values, &merge, c.base)?;
-        self.stack.values.clone_from(&merge);
-        self.stack.reset_regs();
+        control::transfer(&mut self.asm, &self.stack, &merge, c.base)?;
+        self.stack.restore(&merge);
         self.asm.bind(c.label);
         c.merge = Some(merge);
         self.control.push(c);
@@ -82,7 +80,7 @@ impl FuncCompiler<'_> {
         let else_label = self.asm.new_label();
         self.asm.jcc(cond.invert(), else_label);
         let mut else_state = self.spare_state();
-        else_state.extend_from_slice(&self.stack.values);
+        self.stack.save(&mut else_state);
         let kind = ControlKind::If {
             else_label,
             else_state,
@@ -92,13 +90,13 @@ impl FuncCompiler<'_> {
         Ok(())
     }
 
-    /// An empty state vector, reusing a spare one's allocation if any.
-    fn spare_state(&mut self) -> Vec<Value> {
+    /// An empty state, reusing a spare one's allocations if any.
+    fn spare_state(&mut self) -> State {
         self.spare_states.pop().unwrap_or_default()
     }
 
-    /// Keeps `state`'s allocation for [`Self::spare_state`].
-    fn recycle_state(&mut self, mut state: Vec<Value>) {
+    /// Keeps `state`'s allocations for [`Self::spare_state`].
+    fn recycle_state(&mut self, mut state: State) {
         state.clear();
         self.spare_states.push(state);
     }
@@ -107,12 +105,11 @@ impl FuncCompiler<'_> {
     fn ensure_merge(&mut self, c: &mut Control) {
         if c.merge.is_none() {
             let mut merge = self.spare_state();
-            control::merge_target_into(
+            control::merge_target(
                 &mut merge,
-                &self.stack.values,
+                &self.stack,
                 c.base,
                 c.branch_arity(),
-                self.num_locals,
                 self.debug.is_some(),
             );
             c.merge = Some(merge);
@@ -124,17 +121,15 @@ impl FuncCompiler<'_> {
     fn fall_into(&mut self, c: &mut Control) -> Result<()> {
         self.ensure_merge(c);
         let merge = c.merge.as_ref().expect("just ensured");
-        control::transfer(&mut self.asm, &self.stack.values, merge, c.base)
+        control::transfer(&mut self.asm, &self.stack, merge, c.base)
     }
 
     /// Makes `state` the current value stack. It is copied into the current stack's vector,
     /// which keeps its capacity for the operands pushed next (a state vector is sized for
-    /// the state only), and `state`'s vector is recycled.
-    fn adopt(&mut self, state: Vec<Value>) {
-        self.stack.values.clear();
-        self.stack.values.extend_from_slice(&state);
+    /// the state only), and `state`'s allocations are recycled.
+    fn adopt(&mut self, state: State) {
+        self.stack.restore(&state);
         self.recycle_state(state);
-        self.stack.reset_regs();
     }
 
     pub(super) fn visit_else(&mut self) -> Result<()> {
@@ -216,12 +211,11 @@ impl FuncCompiler<'_> {
         if self.control[i].merge.is_none() {
             let mut m = self.spare_state();
             let c = &self.control[i];
-            control::merge_target_into(
+            control::merge_target(
                 &mut m,
-                &self.stack.values,
+                &self.stack,
                 c.base,
                 c.branch_arity(),
-                self.num_locals,
                 self.debug.is_some(),
             );
             self.control[i].merge = Some(m);
@@ -238,10 +232,10 @@ impl FuncCompiler<'_> {
         self.ensure_merge_at(i);
         let c = &self.control[i];
         let merge = c.merge.as_ref().expect("ensured");
-        control::transfer(&mut self.asm, &self.stack.values, merge, c.base)?;
+        control::transfer(&mut self.asm, &self.stack, merge, c.base)?;
         let label = c.label;
         if matches!(c.kind, ControlKind::Loop) {
-            let live = self.live_regs(merge);
+            let live = Self::live_regs(&merge.values, &merge.off_slot);
             let cost = self
                 .offset
                 .saturating_sub(c.start_offset)
@@ -261,11 +255,8 @@ impl FuncCompiler<'_> {
             _ => {
                 self.ensure_merge_at(i);
                 let c = &self.control[i];
-                let noop = control::is_noop(
-                    &self.stack.values,
-                    c.merge.as_ref().expect("ensured"),
-                    c.base,
-                );
+                let noop =
+                    control::is_noop(&self.stack, c.merge.as_ref().expect("ensured"), c.base);
                 if noop {
                     self.asm.jcc(cond, c.label);
                 }
