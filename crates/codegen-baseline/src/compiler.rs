@@ -140,6 +140,12 @@ struct Scratch {
     reader_allocs: OperatorsReaderAllocations,
 }
 
+/// Declared (non-parameter) locals up to this many start as constant zeros; beyond it, all
+/// start in zeroed slots (half the allocatable registers, the limit Liftoff uses too).
+const MAX_CONSTANT_LOCALS: usize = crate::regalloc::ALLOCATABLE_GPRS.len() / 2;
+/// Zeroing this many slots or fewer is a store each; more is a loop.
+const ZERO_SLOTS_UNROLLED: usize = 8;
+
 /// Buffers larger than this are freed rather than kept for the next function.
 const SCRATCH_CODE_LIMIT: usize = 64 << 20;
 /// State vectors with room for more values than this are freed rather than kept.
@@ -383,6 +389,13 @@ impl<'a> FuncCompiler<'a> {
         }
         self.num_locals = locals.len();
         let num_params = ty.params().len();
+        // A few declared locals start as constant zeros (folded into their first uses); more
+        // start in zeroed slots, since as constants every merge would store each of them.
+        let declared = locals.len() - num_params;
+        let zeroed_slots = declared > MAX_CONSTANT_LOCALS;
+        if zeroed_slots {
+            self.zero_slots(num_params, declared);
+        }
         for (i, &kind) in locals.iter().enumerate() {
             let loc = if i < num_params {
                 match self.sig.params[i] {
@@ -402,6 +415,8 @@ impl<'a> FuncCompiler<'a> {
                     }
                     Location::RetArea(_) => unreachable!("parameters never use the return area"),
                 }
+            } else if zeroed_slots {
+                Loc::Stack
             } else {
                 Loc::Const(0)
             };
@@ -433,6 +448,26 @@ impl<'a> FuncCompiler<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Zeroes the slots of positions `first..first + count`: a store each for a few, else a
+    /// loop of stores counting `r11` up from `-count` to zero.
+    fn zero_slots(&mut self, first: usize, count: usize) {
+        if count <= ZERO_SLOTS_UNROLLED {
+            for i in first..first + count {
+                self.asm.mov_mi(Size::S64, frame::slot(i), 0);
+            }
+            return;
+        }
+        // Slots lie 8 bytes apart below the first one's: at r11 = -1 the store hits slot
+        // `first`, at r11 = -count slot `first + count - 1`.
+        let slots = Mem::base_index(RBP, SCRATCH, Scale::Eight, frame::slot_offset(first) + 8);
+        self.asm.mov_ri(Size::S64, SCRATCH, -(count as i64));
+        let top = self.asm.new_label();
+        self.asm.bind(top);
+        self.asm.mov_mi(Size::S64, slots, 0);
+        self.asm.alu_ri(AluOp::Add, Size::S64, SCRATCH, 1);
+        self.asm.jcc(Cond::Ne, top);
     }
 
     // --- Debug code ------------------------------------------------------------------------

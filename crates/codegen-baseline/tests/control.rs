@@ -518,3 +518,55 @@ fn imported_memories_globals_and_tables_are_reached_through_pointers() {
     assert_eq!(f(inst.vmctx_ptr(), 100), 2 * 0x55 + 7 + 1 + 2);
     assert_eq!(inst.memory[108], 0x55);
 }
+
+#[test]
+fn declared_locals_read_zero_over_a_dirty_stack() {
+    // `dirty` leaves its parameter in the slots of 24 locals (the call spills them); `clean5`
+    // and `clean20` then run in the same stack memory and read their declared locals before
+    // writing them: 5 locals take the unrolled zeroing path, 20 the loop.
+    let sets: String = (1..=24)
+        .map(|i| format!("(local.set {i} (local.get 0))"))
+        .collect();
+    let ors = |n: usize| -> String {
+        (0..n).fold("(i64.const 0)".to_string(), |acc, i| {
+            let read = match i % 4 {
+                0 => format!("(local.get {i})"),
+                1 => format!("(i64.extend_i32_u (local.get {i}))"),
+                2 => format!("(i64.reinterpret_f64 (local.get {i}))"),
+                _ => format!("(i64.extend_i32_u (i32.reinterpret_f32 (local.get {i})))"),
+            };
+            format!("(i64.or {acc} {read})")
+        })
+    };
+    let kinds = |n: usize| -> String {
+        (0..n)
+            .map(|i| ["i64", "i32", "f64", "f32"][i % 4])
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let inst = instantiate(&format!(
+        r#"(module
+        (func $nop)
+        (func $dirty (param i64) (result i64) (local {dirty_locals})
+          {sets} (call $nop) (local.get 24))
+        (func $clean5 (result i64) (local {k5}) {or5})
+        (func $clean20 (result i64) (local {k20}) {or20})
+        (func (export "run5") (param i64) (result i64)
+          (drop (call $dirty (local.get 0))) (call $clean5))
+        (func (export "run20") (param i64) (result i64)
+          (drop (call $dirty (local.get 0))) (call $clean20)))"#,
+        dirty_locals = vec!["i64"; 24].join(" "),
+        k5 = kinds(5),
+        or5 = ors(5),
+        k20 = kinds(20),
+        or20 = ors(20),
+    ));
+    let _s = scope();
+    // SAFETY: (i64) -> i64.
+    unsafe {
+        let run5: extern "sysv64" fn(V, i64) -> i64 = inst.get("run5");
+        let run20: extern "sysv64" fn(V, i64) -> i64 = inst.get("run20");
+        assert_eq!(run5(inst.vmctx_ptr(), -1), 0);
+        assert_eq!(run20(inst.vmctx_ptr(), -1), 0);
+    }
+}
