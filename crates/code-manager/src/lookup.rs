@@ -7,10 +7,10 @@
 //!   and drop) serialize on a mutex and guard each entry with a sequence number (odd while being
 //!   written); readers scan the entries and accept one only if its sequence number was even and
 //!   unchanged around their reads, so a reader never acts on a torn entry.
-//! * Per module, an immutable table of `(start, end, code)` sorted by start, covering every code
-//!   object not yet freed (installed, replaced or removed but possibly still running). Publishing
-//!   builds a new table and swaps it in with one atomic pointer store; readers binary-search the
-//!   table they loaded.
+//! * Per module, an immutable table of `(start, end, code)` in a few sorted runs ([`CodeTable`]),
+//!   covering every code object not yet freed (installed, replaced or removed but possibly still
+//!   running). Publishing builds a new table and swaps it in with one atomic pointer store;
+//!   readers binary-search the runs of the table they loaded.
 //!
 //! Why nothing a reader holds is freed under it: every lookup runs inside a lookup read
 //! section (see the grace periods in `epoch`). A module unregisters its entry before retiring its
@@ -46,27 +46,24 @@ unsafe impl Send for TableEntry {}
 // SAFETY: as above.
 unsafe impl Sync for TableEntry {}
 
-/// An immutable table of a module's code: a large sorted `base`, shared between successive
-/// tables, plus a small sorted `recent` part with code listed since the base was built. Each
-/// code object is in exactly one of them.
+/// An immutable table of a module's code: sorted runs ("levels") of entries, each shared with
+/// the tables before and after it; every code object is in exactly one level, and no two
+/// entries overlap.
 ///
-/// Publishing copies only `recent` (and folds it into a new base once it outgrows
-/// [`CodeTable::recent_limit`]), so listing code one function at a time costs O(sqrt n) per
-/// publication, amortized, instead of O(n).
+/// Publishing adds the new entries as one more level and merges it with the newest levels
+/// while they are no larger, as a binary counter carries (the logarithmic method): listing n
+/// code objects in batches costs O(n log n) in all, and a table holds O(log n) levels, each
+/// binary-searched by a lookup.
 #[derive(Debug)]
 pub(crate) struct CodeTable {
-    pub(crate) base: Arc<[TableEntry]>,
-    pub(crate) recent: Box<[TableEntry]>,
+    pub(crate) levels: Box<[Arc<[TableEntry]>]>,
 }
 
 impl CodeTable {
-    /// The most entries `recent` may hold over a base of `base_len` entries.
-    pub(crate) fn recent_limit(base_len: usize) -> usize {
-        base_len.isqrt().max(32)
-    }
-
     fn find(&self, pc: usize) -> Option<NonNull<WasmCode>> {
-        Self::find_in(&self.recent, pc).or_else(|| Self::find_in(&self.base, pc))
+        self.levels
+            .iter()
+            .find_map(|level| Self::find_in(level, pc))
     }
 
     fn find_in(entries: &[TableEntry], pc: usize) -> Option<NonNull<WasmCode>> {
@@ -74,6 +71,40 @@ impl CodeTable {
         let entry = entries[i];
         (pc < entry.end).then_some(entry.code)
     }
+
+    /// `levels` with `added` (unsorted) as a new level, merged with the newest levels while
+    /// they are no larger than it.
+    pub(crate) fn add_level(levels: &mut Vec<Arc<[TableEntry]>>, mut added: Vec<TableEntry>) {
+        if added.is_empty() {
+            return;
+        }
+        added.sort_unstable_by_key(|e| e.start);
+        while let Some(newest) = levels.last()
+            && newest.len() <= added.len()
+        {
+            added = merge(newest, &added);
+            levels.pop();
+        }
+        levels.push(added.into());
+    }
+}
+
+/// The entries of two sorted runs, sorted.
+fn merge(a: &[TableEntry], b: &[TableEntry]) -> Vec<TableEntry> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].start < b[j].start {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 /// What a lookup needs of a module; owned by the module, retired when it drops.
@@ -256,6 +287,61 @@ impl CodeLookup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An entry for `[start, start + 10)` whose code pointer is `start` (never dereferenced).
+    fn entry(start: usize) -> TableEntry {
+        TableEntry {
+            start,
+            end: start + 10,
+            code: NonNull::new(start as *mut WasmCode).unwrap(),
+        }
+    }
+
+    #[test]
+    fn levels_stay_few_sorted_and_complete() {
+        let mut levels = Vec::new();
+        let mut all = Vec::new();
+        // Batches of varying sizes at scattered addresses, as workers publish them.
+        let mut next = 7usize;
+        for batch in 0..500 {
+            let added: Vec<TableEntry> = (0..1 + batch % 9)
+                .map(|_| {
+                    next = (next * 7919 + 13) % 1_000_003;
+                    entry(100 + next * 16)
+                })
+                .collect();
+            all.extend(added.iter().map(|e| e.start));
+            CodeTable::add_level(&mut levels, added);
+            let n: usize = levels.iter().map(|l| l.len()).sum();
+            assert_eq!(n, all.len());
+            assert!(
+                levels.len() <= n.ilog2() as usize + 1,
+                "{} levels",
+                levels.len()
+            );
+            for level in &levels {
+                assert!(level.windows(2).all(|w| w[0].start < w[1].start));
+            }
+        }
+        let mut distinct = all.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(
+            distinct.len(),
+            all.len(),
+            "the test's addresses must not repeat"
+        );
+        let table = CodeTable {
+            levels: levels.into(),
+        };
+        for &start in &all {
+            let found = table.find(start + 9).map(|c| c.as_ptr() as usize);
+            assert_eq!(found, Some(start));
+            // Entries are 16 bytes apart and 10 long: the rest is a gap.
+            assert!(table.find(start + 12).is_none());
+        }
+        assert!(table.find(99).is_none());
+    }
 
     #[test]
     fn unknown_pcs_find_nothing() {

@@ -128,11 +128,11 @@ struct ModuleState {
     slots: Vec<Option<CodePtr>>,
     /// Every code object still listed in the lookup table, by start address.
     listed: BTreeMap<usize, CodePtr>,
-    /// The current table's base part and the entries listed since it was built (sorted);
-    /// `table_base_stale` once code left `listed`, so the next table needs a fresh base.
-    table_base: Arc<[TableEntry]>,
-    table_recent: Vec<TableEntry>,
-    table_base_stale: bool,
+    /// The current table's levels and the entries listed since it was built (unsorted);
+    /// `table_stale` once code left `listed`, so the next table is rebuilt from it.
+    table_levels: Vec<Arc<[TableEntry]>>,
+    table_added: Vec<TableEntry>,
+    table_stale: bool,
     /// Listed code whose count reached zero, with its retirement tag.
     dead: Vec<(Tag, CodePtr)>,
     /// Code taken out of the lookup table, with the tag it was taken out at.
@@ -216,9 +216,9 @@ impl NativeModule {
             space,
             slots: vec![None; declared as usize],
             listed: BTreeMap::new(),
-            table_base: Arc::new([]),
-            table_recent: Vec::new(),
-            table_base_stale: false,
+            table_levels: Vec::new(),
+            table_added: Vec::new(),
+            table_stale: false,
             dead: Vec::new(),
             unlisted: Vec::new(),
             old_tables: Vec::new(),
@@ -386,7 +386,7 @@ impl NativeModule {
     /// Returns one reference per request, in order (check [`NativeModule::code`] to see whether
     /// it was installed; code that was not installed dies with its last reference). All or
     /// nothing: on error nothing is published. Cost: the copy, one allocation per function, and
-    /// one rebuild of the lookup table per batch (O(code objects)): publish in batches.
+    /// one new lookup table per batch (O(log n) levels, merges amortized): publish in batches.
     pub fn publish_batch(
         &self,
         requests: &[PublishRequest<'_>],
@@ -550,14 +550,17 @@ impl NativeModule {
     /// A snapshot of this module's memory use.
     pub fn memory_usage(&self) -> MemoryUsage {
         let state = self.shared.lock();
-        // Old tables share their base with the current one unless it was rebuilt since.
+        // Old tables share levels with the current one; count each level once.
+        let current = &state.table_levels;
         let tables: usize = state
             .old_tables
             .iter()
-            .map(|(_, t)| t.recent.len())
+            .flat_map(|(_, t)| t.levels.iter())
+            .filter(|level| !current.iter().any(|c| Arc::ptr_eq(c, level)))
+            .map(|level| level.len())
             .sum::<usize>()
-            + state.table_base.len()
-            + state.table_recent.len();
+            + current.iter().map(|level| level.len()).sum::<usize>()
+            + state.table_added.len();
         MemoryUsage {
             reserved_bytes: state.space.size(),
             committed_bytes: state.space.committed_bytes(),
@@ -676,7 +679,7 @@ impl ModuleShared {
         for code in &codes {
             state.listed.remove(&code.get().instruction_start);
         }
-        state.table_base_stale = true;
+        state.table_stale = true;
         self.swap_table(state);
         let tag = epoch::retire_epoch();
         state
@@ -714,26 +717,25 @@ impl ModuleState {
         self.code_bytes[c.kind.index()] += c.instructions_len;
         self.metadata_bytes += c.metadata_size();
         self.listed.insert(c.instruction_start, code);
-        let at = self
-            .table_recent
-            .partition_point(|e| e.start < c.instruction_start);
-        self.table_recent.insert(at, entry_of(&code));
+        self.table_added.push(entry_of(&code));
     }
 
-    /// The next lookup table: the current base plus recent entries, or a fresh base if entries
-    /// were removed or the recent part grew too large. Cost: O(recent), or O(listed) on a fresh
-    /// base.
+    /// The next lookup table: the current levels plus the entries added since, or one level
+    /// rebuilt from `listed` if entries were removed. Cost: O(log n) plus the merges (O(n log n)
+    /// over all additions), or O(listed) on a rebuild.
     fn build_table(&mut self) -> CodeTable {
-        if self.table_base_stale
-            || self.table_recent.len() > CodeTable::recent_limit(self.table_base.len())
-        {
-            self.table_base = self.listed.values().map(entry_of).collect();
-            self.table_recent.clear();
-            self.table_base_stale = false;
+        if self.table_stale {
+            self.table_levels.clear();
+            self.table_added.clear();
+            let all: Vec<TableEntry> = self.listed.values().map(entry_of).collect();
+            CodeTable::add_level(&mut self.table_levels, all);
+            self.table_stale = false;
+        } else {
+            let added = std::mem::take(&mut self.table_added);
+            CodeTable::add_level(&mut self.table_levels, added);
         }
         CodeTable {
-            base: self.table_base.clone(),
-            recent: self.table_recent.clone().into(),
+            levels: self.table_levels.clone().into(),
         }
     }
 
