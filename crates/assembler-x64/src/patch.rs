@@ -54,11 +54,17 @@ pub fn rel32(next_pc: u64, target: u64) -> Result<i32, OutOfRange> {
 /// The 8 bytes of a jump-table slot at `slot_addr` that jumps to `target`:
 /// `jmp rel32` then a 3-byte `nop dword [rax]` that is never executed.
 pub fn jump_slot(slot_addr: u64, target: u64) -> Result<[u8; JUMP_SLOT_SIZE], OutOfRange> {
-    let disp = rel32(slot_addr + JMP_REL32_SIZE, target)?;
     let mut asm = Assembler::with_capacity(JUMP_SLOT_SIZE);
+    emit_jump_slot(&mut asm, slot_addr, target)?;
+    Ok(to_array(asm))
+}
+
+/// Emits the slot of [`jump_slot`] into `asm` (for tables written in one go).
+pub fn emit_jump_slot(asm: &mut Assembler, slot_addr: u64, target: u64) -> Result<(), OutOfRange> {
+    let disp = rel32(slot_addr + JMP_REL32_SIZE, target)?;
     asm.jmp_rel32(disp);
     asm.nop(JUMP_SLOT_SIZE - JMP_REL32_SIZE as usize);
-    Ok(to_array(asm))
+    Ok(())
 }
 
 /// The target of a jump-table slot at `slot_addr` holding `slot`, or `None` if the bytes are
@@ -104,11 +110,16 @@ pub unsafe fn write_jump_slot(write_ptr: *mut u8, slot: [u8; JUMP_SLOT_SIZE]) {
 /// .quad target`. Position-independent, so it can be copied anywhere.
 pub fn far_jump(target: u64) -> [u8; FAR_JUMP_SIZE] {
     let mut asm = Assembler::with_capacity(FAR_JUMP_SIZE);
+    emit_far_jump(&mut asm, target);
+    to_array(asm)
+}
+
+/// Emits the jump of [`far_jump`] into `asm`.
+pub fn emit_far_jump(asm: &mut Assembler, target: u64) {
     // The target is stored right after `ud2`, 2 bytes past the end of the jump.
     asm.jmp_m(Mem::rip(2));
     asm.ud2();
     asm.emit_u64(target);
-    to_array(asm)
 }
 
 /// The bytes of a lazy-compile stub at `stub_addr` for function `func_index`:
@@ -123,14 +134,26 @@ pub fn lazy_stub(
     builtin: u64,
 ) -> Result<[u8; LAZY_STUB_SIZE], OutOfRange> {
     let mut asm = Assembler::with_capacity(LAZY_STUB_SIZE);
+    emit_lazy_stub(&mut asm, stub_addr, func_index, builtin)?;
+    Ok(to_array(asm))
+}
+
+/// Emits the stub of [`lazy_stub`] into `asm` (for tables written in one go).
+pub fn emit_lazy_stub(
+    asm: &mut Assembler,
+    stub_addr: u64,
+    func_index: u32,
+    builtin: u64,
+) -> Result<(), OutOfRange> {
+    let start = asm.pc_offset();
     let index_reg = Gpr::new(LAZY_STUB_INDEX_REGISTER).expect("a register number");
     asm.mov_ri(Size::S32, index_reg, i64::from(func_index));
-    let next_pc = stub_addr + asm.pc_offset() as u64 + JMP_REL32_SIZE;
+    let next_pc = stub_addr + (asm.pc_offset() - start) as u64 + JMP_REL32_SIZE;
     asm.jmp_rel32(rel32(next_pc, builtin)?);
-    while asm.pc_offset() < LAZY_STUB_SIZE {
+    while asm.pc_offset() - start < LAZY_STUB_SIZE {
         asm.int3();
     }
-    Ok(to_array(asm))
+    Ok(())
 }
 
 #[cfg(test)]
