@@ -1,7 +1,8 @@
 //! A fast, stable 64-bit hash of wire bytes, for script URLs and the module cache.
 
 use std::mem::MaybeUninit;
-use std::sync::Arc;
+use std::ops::Range;
+use std::sync::{Arc, Mutex, PoisonError};
 
 const P1: u64 = 0x9E37_79B1_85EB_CA87;
 const P2: u64 = 0xC2B2_AE3D_27D4_EB4F;
@@ -67,15 +68,26 @@ fn avalanche(mut h: u64) -> u64 {
     h ^ (h >> 32)
 }
 
-/// Inputs at least this long are hashed as two halves (see [`hash_bytes`]), which
-/// [`copy_and_hash`] copies on two threads. Below it, a second thread costs more than it
-/// saves: starting one takes ~0.1 ms, copying 1 MiB into fresh memory ~0.8 ms.
-const SPLIT_MIN: usize = 2 << 20;
+/// The leaves of an input hashed as a tree (see [`hash_bytes`]) are this long, the last one
+/// up to twice as long. Each is the unit of work of one thread in [`copy_and_hash`]: ~0.7 ms
+/// of copying into fresh memory, long enough that handing it out costs nothing, short enough
+/// that a thread that starts late leaves little to wait for.
+const LEAF: usize = 1 << 20;
 
-/// Where an input of `len` bytes splits into the halves hashed apart, if it does: the middle,
-/// rounded down to a whole stripe. Depends only on `len`.
-fn split_point(len: usize) -> Option<usize> {
-    (len >= SPLIT_MIN).then_some(len / 2 / 32 * 32)
+/// Inputs at least this long (two leaves) are hashed as a tree. Shorter ones are one part:
+/// a second thread would cost about as much as it saves (starting one takes ~0.1 ms).
+const TREE_MIN: usize = 2 * LEAF;
+
+/// The number of leaves of an input of `len` bytes: one below [`TREE_MIN`], else one per
+/// whole [`LEAF`] (the last takes the rest). Depends only on `len`.
+fn leaf_count(len: usize) -> usize {
+    if len < TREE_MIN { 1 } else { len / LEAF }
+}
+
+/// The bytes of leaf `i` of `count` in an input of `len` bytes.
+fn leaf_range(len: usize, count: usize, i: usize) -> Range<usize> {
+    let start = i * LEAF;
+    start..if i + 1 == count { len } else { start + LEAF }
 }
 
 /// The hash of one part: four lanes over its 32-byte stripes, then its tail on one lane.
@@ -85,68 +97,104 @@ fn hash_part(bytes: &[u8]) -> u64 {
     lanes.finish(rest)
 }
 
-/// The hash of an input of `len` bytes from the hashes of its two halves.
-fn combine(len: usize, left: u64, right: u64) -> u64 {
-    // A seed of its own, so a combined hash is not that of some one-part input.
+/// The hash of an input of `len` bytes from the hashes of its leaves, in order.
+fn combine(len: usize, leaves: impl IntoIterator<Item = u64>) -> u64 {
+    // A seed of its own, so a tree's hash is not that of some one-part input.
     let seed = P1 ^ (len as u64).wrapping_mul(P3).rotate_left(23);
-    avalanche(mix(mix(seed, left), right))
+    avalanche(leaves.into_iter().fold(seed, mix))
 }
 
 /// Hashes `bytes` to 64 bits. Inputs shorter than 2 MiB are hashed in one part: four
 /// independent lanes over 32-byte stripes (so the multiply chains overlap), then the remaining
-/// words and the tail on one lane. Longer inputs are split at the middle (rounded down to 32
-/// bytes), each half is hashed so, and the two hashes are combined: a tree of depth one, so
-/// [`copy_and_hash`] can hash the halves on two threads and still agree with this function.
+/// words and the tail on one lane. Longer inputs are a tree of depth one: cut into leaves of
+/// 1 MiB (the last one takes the rest, less than 1 MiB more), each leaf hashed as one part,
+/// and the leaves' hashes mixed in order; so [`copy_and_hash`] can hash leaves on two
+/// threads and still agree with this function.
 ///
 /// The result depends only on the bytes (not on the process, platform or Rust version), so it
-/// can name a module in URLs and logs; it is not persisted, and the split rule above changed
-/// the values of inputs of 2 MiB and more. Not cryptographic: equal hashes must still be
-/// confirmed by comparing the bytes. Cost: about a multiply per 8 bytes, four in flight
-/// (~0.1 ms/MB), on the calling thread.
+/// can name a module in URLs and logs; it is not persisted, and the tree changed the values
+/// of inputs of 2 MiB and more. Not cryptographic: equal hashes must still be confirmed by
+/// comparing the bytes. Cost: about a multiply per 8 bytes, four in flight (~0.1 ms/MB), on
+/// the calling thread.
 pub fn hash_bytes(bytes: &[u8]) -> u64 {
-    match split_point(bytes.len()) {
-        None => hash_part(bytes),
-        Some(mid) => {
-            let (left, right) = bytes.split_at(mid);
-            combine(bytes.len(), hash_part(left), hash_part(right))
-        }
+    let len = bytes.len();
+    match leaf_count(len) {
+        1 => hash_part(bytes),
+        count => combine(
+            len,
+            (0..count).map(|i| hash_part(&bytes[leaf_range(len, count, i)])),
+        ),
     }
 }
+
+/// Leaves still to copy: index, source, destination.
+type Leaves<'a> = Mutex<std::vec::IntoIter<(usize, &'a [u8], &'a mut [MaybeUninit<u8>])>>;
 
 /// Copies `bytes` into shared storage (what [`crate::Module::wire_bytes`] holds) and returns
 /// the copy with its [`hash_bytes`], in one pass over the input: each block is hashed while
 /// it is still in cache from the copy. Inputs of 2 MiB and more are copied, populated and
-/// hashed as two halves, one of them on a short-lived second thread (on the calling thread
-/// too if that thread cannot be started): in a fresh process, populating the new pages is
-/// most of the cost, and two threads do it in ~60% of the time of one.
+/// hashed leaf by leaf by the calling thread and a short-lived second one, each taking the
+/// next leaf when done with its last: in a fresh process, populating the new pages is most
+/// of the cost, and two threads on an idle machine do it in ~60% of the time of one. A helper
+/// that starts late (or not at all) only takes fewer leaves.
 pub fn copy_and_hash(bytes: &[u8]) -> (Arc<[u8]>, u64) {
-    let mut copy = Arc::<[u8]>::new_uninit_slice(bytes.len());
+    let len = bytes.len();
+    let mut copy = Arc::<[u8]>::new_uninit_slice(len);
     let dst = Arc::get_mut(&mut copy).expect("a new Arc is unique");
-    let hash = match split_point(bytes.len()) {
-        None => copy_and_hash_part(bytes, dst),
-        Some(mid) => {
-            let (src_left, src_right) = bytes.split_at(mid);
-            let (dst_left, dst_right) = dst.split_at_mut(mid);
-            let (left, right) = std::thread::scope(|scope| {
+    let hash = match leaf_count(len) {
+        1 => copy_and_hash_part(bytes, dst),
+        count => {
+            let mut leaves = Vec::with_capacity(count);
+            let mut rest = dst;
+            for i in 0..count {
+                let range = leaf_range(len, count, i);
+                let (leaf, after) = std::mem::take(&mut rest).split_at_mut(range.len());
+                leaves.push((i, &bytes[range], leaf));
+                rest = after;
+            }
+            let leaves: Leaves = Mutex::new(leaves.into_iter());
+            let (mine, theirs) = std::thread::scope(|scope| {
                 let helper = std::thread::Builder::new()
                     .name("kiln-copy".into())
-                    .spawn_scoped(scope, || copy_and_hash_part(src_right, dst_right));
-                let left = copy_and_hash_part(src_left, dst_left);
-                let right = helper.ok().map(|handle| {
-                    handle
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                });
-                (left, right)
+                    .spawn_scoped(scope, || copy_leaves(&leaves));
+                // This thread takes leaves until none is left, so all are done once the
+                // helper (if it started) has finished the ones it took.
+                let mine = copy_leaves(&leaves);
+                let theirs = helper.map_or_else(
+                    |_| Vec::new(),
+                    |handle| {
+                        handle
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    },
+                );
+                (mine, theirs)
             });
-            // No thread could be started: the right half is still to do.
-            let right = right.unwrap_or_else(|| copy_and_hash_part(src_right, dst_right));
-            combine(bytes.len(), left, right)
+            let mut hashes = vec![None; count];
+            for (i, hash) in mine.into_iter().chain(theirs) {
+                hashes[i] = Some(hash);
+            }
+            combine(
+                len,
+                hashes.into_iter().map(|h| h.expect("every leaf copied")),
+            )
         }
     };
-    // SAFETY: `copy_and_hash_part` wrote every byte of `dst`, whole or as the two halves.
+    // SAFETY: `copy_and_hash_part` wrote every byte of `dst`: whole, or leaf by leaf, every
+    // leaf (they cover `dst`) by one of the two threads, the helper's joined above.
     let copy = unsafe { copy.assume_init() };
     (copy, hash)
+}
+
+/// Takes leaves from `leaves` until none is left, copying and hashing each; returns their
+/// indices and hashes.
+fn copy_leaves(leaves: &Leaves) -> Vec<(usize, u64)> {
+    let mut done = Vec::new();
+    let next = || leaves.lock().unwrap_or_else(PoisonError::into_inner).next();
+    while let Some((i, src, dst)) = next() {
+        done.push((i, copy_and_hash_part(src, dst)));
+    }
+    done
 }
 
 /// Copies `src` into `dst` (of the same length), populating `dst`'s pages first, and returns
@@ -183,17 +231,16 @@ mod tests {
     #[test]
     fn stable_and_sensitive() {
         // Pinned: the hash names modules in URLs and logs, so it must be the same in every
-        // process and on every platform (one-part and two-part inputs).
+        // process and on every platform (one-part inputs and trees).
         assert_eq!(hash_bytes(b"\0asm\x01\0\0\0"), 0xb11f_f30e_60cf_c4a6);
         let long: Vec<u8> = (0..100u8).collect();
         assert_eq!(hash_bytes(&long), 0x2885_3eb0_9caa_5b48);
-        let large: Vec<u8> = (0..SPLIT_MIN + 77).map(|i| (i % 251) as u8).collect();
-        assert_eq!(hash_bytes(&large), 0xfbeb_893f_2776_daa1);
+        let large: Vec<u8> = (0..TREE_MIN + 77).map(|i| (i % 251) as u8).collect();
+        assert_eq!(hash_bytes(&large), 0x076f_cf53_f81a_324e);
     }
 
     #[test]
     fn copy_and_hash_copies_and_agrees_with_hash_bytes() {
-        let around_split = [0, 1, 31, 32, 33, 63, 64, 65].map(|d| SPLIT_MIN + d);
         let lengths = [
             0,
             1,
@@ -206,13 +253,20 @@ mod tests {
             64 * 1024,
             64 * 1024 + 40,
             200_003,
-            SPLIT_MIN - 33,
-            SPLIT_MIN - 1,
-        ]
-        .into_iter()
-        .chain(around_split)
-        .chain([3 << 20, (5 << 20) + 13]);
-        for (seed, len) in lengths.enumerate() {
+            LEAF,
+            TREE_MIN - 33,
+            TREE_MIN - 1,
+            TREE_MIN,
+            TREE_MIN + 1,
+            TREE_MIN + 31,
+            TREE_MIN + 32,
+            TREE_MIN + 33,
+            3 * LEAF - 1,
+            3 * LEAF,
+            3 * LEAF + 1,
+            5 * LEAF + 13,
+        ];
+        for (seed, len) in lengths.into_iter().enumerate() {
             let bytes = random_bytes(len, seed as u64);
             let (copy, hash) = copy_and_hash(&bytes);
             assert_eq!(&copy[..], &bytes[..], "length {len}");
@@ -221,34 +275,36 @@ mod tests {
     }
 
     #[test]
-    fn split_is_mid_stripe_aligned() {
-        assert_eq!(split_point(SPLIT_MIN - 1), None);
-        for len in [
-            SPLIT_MIN,
-            SPLIT_MIN + 33,
-            SPLIT_MIN + 63,
-            SPLIT_MIN + 64,
-            5 << 20,
-        ] {
-            let mid = split_point(len).unwrap();
-            assert_eq!(mid % 32, 0, "length {len}");
-            assert!(
-                mid <= len - mid && len - mid - mid < 64,
-                "length {len}: {mid}"
-            );
+    fn leaves_cover_the_input_in_order() {
+        assert_eq!(leaf_count(TREE_MIN - 1), 1);
+        assert_eq!(leaf_range(TREE_MIN - 1, 1, 0), 0..TREE_MIN - 1);
+        for len in [TREE_MIN, TREE_MIN + 1, 3 * LEAF - 1, 3 * LEAF, 7 * LEAF + 5] {
+            let count = leaf_count(len);
+            assert!(count >= 2, "length {len}");
+            let mut end = 0;
+            for i in 0..count {
+                let leaf = leaf_range(len, count, i);
+                assert_eq!(leaf.start, end, "length {len}, leaf {i}");
+                assert!(
+                    (LEAF..2 * LEAF).contains(&leaf.len()),
+                    "length {len}: {leaf:?}"
+                );
+                end = leaf.end;
+            }
+            assert_eq!(end, len);
         }
     }
 
     #[test]
-    fn two_part_hash_sees_every_byte_and_the_order_of_the_halves() {
-        let len = SPLIT_MIN + 45;
-        let mid = split_point(len).unwrap();
+    fn tree_hash_sees_every_byte_and_the_order_of_the_leaves() {
+        let len = 3 * LEAF + 45;
         let base = random_bytes(len, 42);
         let h0 = hash_bytes(&base);
         let mut rng = Rng(0xf11b);
-        // Both ends of both halves, the middle stripe's words, and random places.
-        let mut positions = vec![0, 1, 31, 32, mid - 1, mid, mid + 1, mid + 32, len - 1];
-        positions.extend((0..24).map(|_| rng.below(len)));
+        // Both ends of every leaf, and random places.
+        let mut positions = vec![0, 1, 31, 32, len - 1];
+        positions.extend([1, 2].into_iter().flat_map(|i| [i * LEAF - 1, i * LEAF]));
+        positions.extend((0..12).map(|_| rng.below(len)));
         for &at in &positions {
             let mut bytes = base.clone();
             bytes[at] ^= 1 << (at % 8);
@@ -257,12 +313,12 @@ mod tests {
             assert_ne!(hash, h0, "byte {at}");
             assert_eq!(hash, hash_bytes(&bytes), "byte {at}");
         }
-        // The halves are combined in order: the same two halves swapped hash differently.
-        let mut swapped = base[mid..mid + mid].to_vec();
-        swapped.extend_from_slice(&base[..mid]);
-        swapped.extend_from_slice(&base[mid + mid..]);
+        // The leaves are mixed in order: the same leaves swapped hash differently.
+        let mut swapped = base[LEAF..2 * LEAF].to_vec();
+        swapped.extend_from_slice(&base[..LEAF]);
+        swapped.extend_from_slice(&base[2 * LEAF..]);
         assert_ne!(hash_bytes(&swapped), h0);
-        // One byte more or less changes the split and the lengths mixed in.
+        // One byte more or less changes the last leaf and the length mixed in.
         assert_ne!(hash_bytes(&base[..len - 1]), h0);
         let mut longer = base.clone();
         longer.push(0);
