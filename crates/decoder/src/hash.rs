@@ -74,9 +74,11 @@ fn avalanche(mut h: u64) -> u64 {
 /// that a thread that starts late leaves little to wait for.
 const LEAF: usize = 1 << 20;
 
-/// Inputs at least this long (two leaves) are hashed as a tree. Shorter ones are one part:
-/// a second thread would cost about as much as it saves (starting one takes ~0.1 ms).
-const TREE_MIN: usize = 2 * LEAF;
+/// Inputs at least this long (four leaves) are hashed as a tree. Shorter ones are one part:
+/// on a loaded machine, where the helper thread waits for a core or is preempted while it
+/// holds a leaf, a second thread cost more than it saved below ~4 MiB (measured in fresh
+/// processes: 2.5 MB 0.4 ms slower, 4.2 MB even, 8.4 MB 2.7 ms faster, in medians).
+const TREE_MIN: usize = 4 * LEAF;
 
 /// The number of leaves of an input of `len` bytes: one below [`TREE_MIN`], else one per
 /// whole [`LEAF`] (the last takes the rest). Depends only on `len`.
@@ -104,7 +106,7 @@ fn combine(len: usize, leaves: impl IntoIterator<Item = u64>) -> u64 {
     avalanche(leaves.into_iter().fold(seed, mix))
 }
 
-/// Hashes `bytes` to 64 bits. Inputs shorter than 2 MiB are hashed in one part: four
+/// Hashes `bytes` to 64 bits. Inputs shorter than 4 MiB are hashed in one part: four
 /// independent lanes over 32-byte stripes (so the multiply chains overlap), then the remaining
 /// words and the tail on one lane. Longer inputs are a tree of depth one: cut into leaves of
 /// 1 MiB (the last one takes the rest, less than 1 MiB more), each leaf hashed as one part,
@@ -113,7 +115,7 @@ fn combine(len: usize, leaves: impl IntoIterator<Item = u64>) -> u64 {
 ///
 /// The result depends only on the bytes (not on the process, platform or Rust version), so it
 /// can name a module in URLs and logs; it is not persisted, and the tree changed the values
-/// of inputs of 2 MiB and more. Not cryptographic: equal hashes must still be confirmed by
+/// of inputs of 4 MiB and more. Not cryptographic: equal hashes must still be confirmed by
 /// comparing the bytes. Cost: about a multiply per 8 bytes, four in flight (~0.1 ms/MB), on
 /// the calling thread.
 pub fn hash_bytes(bytes: &[u8]) -> u64 {
@@ -132,7 +134,7 @@ type Leaves<'a> = Mutex<std::vec::IntoIter<(usize, &'a [u8], &'a mut [MaybeUnini
 
 /// Copies `bytes` into shared storage (what [`crate::Module::wire_bytes`] holds) and returns
 /// the copy with its [`hash_bytes`], in one pass over the input: each block is hashed while
-/// it is still in cache from the copy. Inputs of 2 MiB and more are copied, populated and
+/// it is still in cache from the copy. Inputs of 4 MiB and more are copied, populated and
 /// hashed leaf by leaf by the calling thread and a short-lived second one, each taking the
 /// next leaf when done with its last: in a fresh process, populating the new pages is most
 /// of the cost, and two threads on an idle machine do it in ~60% of the time of one. A helper
@@ -236,7 +238,7 @@ mod tests {
         let long: Vec<u8> = (0..100u8).collect();
         assert_eq!(hash_bytes(&long), 0x2885_3eb0_9caa_5b48);
         let large: Vec<u8> = (0..TREE_MIN + 77).map(|i| (i % 251) as u8).collect();
-        assert_eq!(hash_bytes(&large), 0x076f_cf53_f81a_324e);
+        assert_eq!(hash_bytes(&large), 0x3e6e_139a_fcf0_526c);
     }
 
     #[test]
@@ -261,10 +263,10 @@ mod tests {
             TREE_MIN + 31,
             TREE_MIN + 32,
             TREE_MIN + 33,
-            3 * LEAF - 1,
-            3 * LEAF,
-            3 * LEAF + 1,
-            5 * LEAF + 13,
+            5 * LEAF - 1,
+            5 * LEAF,
+            5 * LEAF + 1,
+            6 * LEAF + 13,
         ];
         for (seed, len) in lengths.into_iter().enumerate() {
             let bytes = random_bytes(len, seed as u64);
@@ -278,7 +280,7 @@ mod tests {
     fn leaves_cover_the_input_in_order() {
         assert_eq!(leaf_count(TREE_MIN - 1), 1);
         assert_eq!(leaf_range(TREE_MIN - 1, 1, 0), 0..TREE_MIN - 1);
-        for len in [TREE_MIN, TREE_MIN + 1, 3 * LEAF - 1, 3 * LEAF, 7 * LEAF + 5] {
+        for len in [TREE_MIN, TREE_MIN + 1, 5 * LEAF - 1, 5 * LEAF, 9 * LEAF + 5] {
             let count = leaf_count(len);
             assert!(count >= 2, "length {len}");
             let mut end = 0;
@@ -297,14 +299,14 @@ mod tests {
 
     #[test]
     fn tree_hash_sees_every_byte_and_the_order_of_the_leaves() {
-        let len = 3 * LEAF + 45;
+        let len = TREE_MIN + 45;
         let base = random_bytes(len, 42);
         let h0 = hash_bytes(&base);
         let mut rng = Rng(0xf11b);
         // Both ends of every leaf, and random places.
         let mut positions = vec![0, 1, 31, 32, len - 1];
-        positions.extend([1, 2].into_iter().flat_map(|i| [i * LEAF - 1, i * LEAF]));
-        positions.extend((0..12).map(|_| rng.below(len)));
+        positions.extend((1..4).flat_map(|i| [i * LEAF - 1, i * LEAF]));
+        positions.extend((0..8).map(|_| rng.below(len)));
         for &at in &positions {
             let mut bytes = base.clone();
             bytes[at] ^= 1 << (at % 8);
