@@ -164,14 +164,16 @@ pub(crate) fn compile_and_publish(
 pub(crate) struct Units {
     engine: Arc<EngineInner>,
     module: Arc<Module>,
-    code: kiln_code_manager::NativeModule,
+    /// Where compiled functions are published; `None`: taken functions are validated only
+    /// (lazy compilation), so no code space need exist yet.
+    code: Option<kiln_code_manager::NativeModule>,
     tier: Tier,
     queue: Vec<u32>,
     /// Deferred body validations, by defined-function index (empty when the decoder
     /// validated the bodies itself).
-    validations: Vec<Mutex<Option<DeferredFunction>>>,
-    /// Whether taken functions are compiled (false: validated only, for lazy compilation).
-    compile: bool,
+    /// One lock for all: each is taken once, and wrapping each in a lock of its own cost a
+    /// fresh allocation (page faults) before any worker could start.
+    validations: Mutex<Vec<Option<DeferredFunction>>>,
     next: AtomicUsize,
     failed: AtomicBool,
     error: Mutex<Option<EngineError>>,
@@ -189,33 +191,31 @@ impl Units {
         queue: Vec<u32>,
         job: Option<Arc<JobState>>,
     ) -> Arc<Units> {
-        Units::with_validations(engine, module, code, queue, job, Vec::new(), true)
+        Units::with_validations(engine, module, Some(code), queue, job, Vec::new())
     }
 
     /// Units for every defined function of `module`, running `validations` (one per defined
-    /// function, in index order, or none); `compile` false only validates.
+    /// function, in index order, or none); without `code` they only validate.
     pub fn for_module(
         engine: &Arc<EngineInner>,
         module: Arc<Module>,
-        code: kiln_code_manager::NativeModule,
+        code: Option<kiln_code_manager::NativeModule>,
         job: Option<Arc<JobState>>,
         validations: Vec<DeferredFunction>,
-        compile: bool,
     ) -> Arc<Units> {
         let queue = (module.num_imported_functions..module.functions.len() as u32).collect();
-        Units::with_validations(engine, module, code, queue, job, validations, compile)
+        Units::with_validations(engine, module, code, queue, job, validations)
     }
 
     /// Units that also run `validations` (one per defined function, in index order, or
-    /// none); `compile` false only validates.
+    /// none); without `code` they only validate.
     pub fn with_validations(
         engine: &Arc<EngineInner>,
         module: Arc<Module>,
-        code: kiln_code_manager::NativeModule,
-        mut queue: Vec<u32>,
+        code: Option<kiln_code_manager::NativeModule>,
+        queue: Vec<u32>,
         job: Option<Arc<JobState>>,
         validations: Vec<DeferredFunction>,
-        compile: bool,
     ) -> Arc<Units> {
         let body_len = |i: &u32| {
             module.functions[*i as usize]
@@ -223,18 +223,31 @@ impl Units {
                 .as_ref()
                 .map_or(0, |b| b.len())
         };
-        queue.sort_by_key(|i| std::cmp::Reverse(body_len(i)));
+        // Largest body first, ties in queue order. This runs before any worker starts, for
+        // tens of thousands of functions: the keys are distinct integers (length, then
+        // position), so an unstable sort in place gives the stable order without scratch
+        // memory. Lengths beyond 4 GiB (only the order depends on them) count as 4 GiB.
+        let mut keys: Vec<u64> = queue
+            .iter()
+            .enumerate()
+            .map(|(position, i)| {
+                let len = u32::try_from(body_len(i)).unwrap_or(u32::MAX);
+                (u64::from(!len) << 32) | position as u64
+            })
+            .collect();
+        keys.sort_unstable();
+        let queue: Vec<u32> = keys
+            .into_iter()
+            .map(|key| queue[key as u32 as usize])
+            .collect();
         Arc::new(Units {
             engine: engine.clone(),
             tier: engine.config.tier,
             module,
             code,
             queue,
-            validations: validations
-                .into_iter()
-                .map(|v| Mutex::new(Some(v)))
-                .collect(),
-            compile,
+            // In place: `Option` uses the function's niche.
+            validations: Mutex::new(validations.into_iter().map(Some).collect()),
             next: AtomicUsize::new(0),
             failed: AtomicBool::new(false),
             error: Mutex::new(None),
@@ -284,10 +297,12 @@ impl Units {
     /// Validates function `i`'s body if that is still pending.
     fn validate(&self, i: u32, scratch: &mut ValidatorScratch) -> Result<(), EngineError> {
         let defined = (i - self.module.num_imported_functions) as usize;
-        let Some(slot) = self.validations.get(defined) else {
-            return Ok(());
-        };
-        let pending = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let pending = self
+            .validations
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(defined)
+            .and_then(Option::take);
         match pending {
             Some(v) => v
                 .validate(&self.module, scratch)
@@ -308,7 +323,7 @@ impl Units {
                 let start = Instant::now();
                 let compiled = match self.validate(i, &mut scratch) {
                     Err(error) => Err(error),
-                    Ok(()) if !self.compile => {
+                    Ok(()) if self.code.is_none() => {
                         self.settle(1);
                         continue;
                     }
@@ -358,12 +373,16 @@ impl Units {
                 mode: PublishMode::Normal,
             })
             .collect();
-        if let Err(e) = self.code.publish_batch(&requests) {
+        let code = self
+            .code
+            .as_ref()
+            .expect("only units with code compile and publish");
+        if let Err(e) = code.publish_batch(&requests) {
             self.fail(EngineError::Code(e));
             return;
         }
         self.engine
-            .trace_batch(&self.module, self.code.id(), batch, self.tier);
+            .trace_batch(&self.module, code.id(), batch, self.tier);
     }
 
     /// Runs the units on this thread with up to `helpers` workers helping, and waits until all
@@ -445,10 +464,9 @@ pub(crate) fn compile_decoded(
         Units::for_module(
             engine,
             module.clone(),
-            code.clone(),
+            (!lazy).then(|| code.clone()),
             job.cloned(),
             validations,
-            !lazy,
         )
         .run(helpers)?;
     }
@@ -516,9 +534,10 @@ impl EngineInner {
     }
 
     /// Lazy compilation: decodes `bytes` with their bodies validated on the workers from the
-    /// end of the code section on, while this thread decodes the sections after it (then
-    /// joins the validation). Errors rank as [`kiln_decoder::decode`] ranks them: an invalid
-    /// body before any error after the code section.
+    /// end of the code section on, while this thread decodes the sections after it and
+    /// creates the code space (then joins the validation). Errors rank as
+    /// [`kiln_decoder::decode`] ranks them: an invalid body before any error after the code
+    /// section; a failure to create the code space comes last.
     fn validate_early(
         self: &Arc<Self>,
         bytes: Arc<[u8]>,
@@ -533,33 +552,31 @@ impl EngineInner {
             hash,
             &self.config.features,
             |snapshot, validations| {
-                let code = self.code_manager.new_native_module(
-                    snapshot.num_imported_functions,
-                    snapshot.num_defined_functions(),
-                );
-                early = Some(code.map_err(EngineError::Code).map(|code| {
-                    let units = Units::for_module(
-                        self,
-                        snapshot,
-                        code.clone(),
-                        job.cloned(),
-                        validations,
-                        false,
-                    );
-                    units.start_helpers(helpers);
-                    (units, code)
-                }));
+                // Validating needs no code space: the workers start at once.
+                let units = Units::for_module(self, snapshot, None, job.cloned(), validations);
+                units.start_helpers(helpers);
+                early = Some(units);
             },
         );
-        let Some(early) = early else {
+        let Some(units) = early else {
             // No code section, or a module malformed before its end: the ordinary path.
             let (module, validations) = decoded.map_err(EngineError::Decode)?;
             return compile_decoded(self, Arc::new(module), validations, job, helpers, start);
         };
-        let (units, code) = early?;
+        // The code space (its jump table and lazy stubs take milliseconds for tens of
+        // thousands of functions), while the workers validate.
+        let code = decoded.as_ref().ok().map(|(module, _)| {
+            self.code_manager.new_native_module(
+                module.num_imported_functions,
+                module.num_defined_functions(),
+            )
+        });
         units.work();
         units.wait()?;
         let (module, _) = decoded.map_err(EngineError::Decode)?;
+        let code = code
+            .expect("created for a decoded module")
+            .map_err(EngineError::Code)?;
         Ok(self.finish_module(Arc::new(module), code, true, start.elapsed()))
     }
 
