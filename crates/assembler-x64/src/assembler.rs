@@ -12,6 +12,7 @@
 
 use std::fmt;
 
+use crate::code_buf::CodeBuf;
 use crate::constant_pool::ConstantPool;
 use crate::cpu::CpuFeatures;
 use crate::encoding::{self, Imm, LabelRef, Legacy, Map, Opcode, Rm, Vex};
@@ -116,7 +117,7 @@ const fn imm_fits(size: Size, v: i64) -> bool {
 /// are patched in place when their label is bound.
 #[derive(Debug, Default)]
 pub struct Assembler {
-    buf: Vec<u8>,
+    buf: CodeBuf,
     labels: Labels,
     pool: ConstantPool,
     error: Option<AsmError>,
@@ -131,7 +132,7 @@ impl Assembler {
     /// An empty assembler whose buffer has room for `bytes` bytes.
     pub fn with_capacity(bytes: usize) -> Assembler {
         Assembler {
-            buf: Vec::with_capacity(bytes),
+            buf: CodeBuf::from_vec(Vec::with_capacity(bytes)),
             ..Assembler::default()
         }
     }
@@ -143,7 +144,7 @@ impl Assembler {
         buf.clear();
         buf.reserve(bytes);
         Assembler {
-            buf,
+            buf: CodeBuf::from_vec(buf),
             ..Assembler::default()
         }
     }
@@ -173,7 +174,7 @@ impl Assembler {
     /// referenced label was never bound.
     pub fn finish(mut self) -> Result<Vec<u8>, AsmError> {
         self.finish_in_place()?;
-        Ok(self.buf)
+        Ok(self.buf.into_vec())
     }
 
     /// [`Assembler::finish`] that leaves the finished code in the assembler ([`Assembler::code`])
@@ -484,8 +485,7 @@ impl Assembler {
         match len {
             1..=10 => self.buf.extend_from_slice(inst::NOPS[len - 1]),
             11..=15 => {
-                self.buf
-                    .extend(std::iter::repeat_n(inst::NOP_PAD, len - 10));
+                self.buf.extend_repeat(inst::NOP_PAD, len - 10);
                 self.buf.extend_from_slice(inst::NOPS[9]);
             }
             _ => self.invalid("a nop is 1..=15 bytes"),
@@ -516,7 +516,7 @@ impl Assembler {
 
     fn align_with(&mut self, align: usize, byte: u8) {
         let pad = self.pc_offset().wrapping_neg() & (align - 1);
-        self.buf.extend(std::iter::repeat_n(byte, pad));
+        self.buf.extend_repeat(byte, pad);
     }
 
     // --- Data movement -------------------------------------------------------------------

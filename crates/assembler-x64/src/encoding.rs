@@ -5,6 +5,7 @@
 //! [`emit_vex`]; the per-instruction knowledge (opcode, map, mandatory prefix, `/digit`) lives
 //! in the tables of [`crate::inst`].
 
+use crate::code_buf::CodeBuf;
 use crate::label::Label;
 use crate::operand::{Addr, Mem};
 
@@ -214,10 +215,10 @@ impl InstBuf {
     /// Appends the instruction to `buf`, turning a label reference's instruction-relative
     /// offsets into code offsets.
     #[inline(always)]
-    fn flush(self, buf: &mut Vec<u8>, label: Option<LabelRef>) -> Option<LabelRef> {
+    fn flush(self, buf: &mut CodeBuf, label: Option<LabelRef>) -> Option<LabelRef> {
         debug_assert!(self.len <= 15);
         let base = buf.len() as u32;
-        put(buf, &self.bytes, self.len);
+        buf.put(&self.bytes, self.len);
         label.map(|r| LabelRef {
             label: r.label,
             at: r.at + base,
@@ -255,7 +256,7 @@ fn rm_xb(rm: &Rm) -> (u8, u8) {
 /// Cost: built on the stack, then one 16-byte copy into `out`.
 #[inline]
 pub(crate) fn emit_legacy(
-    out: &mut Vec<u8>,
+    out: &mut CodeBuf,
     enc: Legacy,
     reg: u8,
     rm: Rm,
@@ -279,23 +280,6 @@ pub(crate) fn emit_legacy(
     let label = emit_modrm(buf, reg, &rm, imm.len());
     buf.imm(imm);
     buf_.flush(out, label)
-}
-
-/// Appends the first `len` bytes of `bytes` (`len <= 16`) with one fixed 16-byte copy into
-/// the spare capacity of `out` (no `memcpy` call, no truncation afterwards).
-#[inline(always)]
-pub(crate) fn put(out: &mut Vec<u8>, bytes: &[u8; 16], len: usize) {
-    debug_assert!(len <= 16);
-    let base = out.len();
-    out.reserve(16);
-    let len = len.min(16);
-    // SAFETY: `reserve` guarantees room for 16 more bytes after the `base` initialised ones,
-    // so the 16-byte write stays inside the allocation and does not overlap `bytes` (a
-    // separate array). After it the first `base + len <= base + 16` bytes are initialised.
-    unsafe {
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.as_mut_ptr().add(base), 16);
-        out.set_len(base + len);
-    }
 }
 
 /// The legacy prefix byte of each [`Prefix`], by discriminant (0 for none).
@@ -326,7 +310,7 @@ fn fast_head(b: &mut [u8; 16], enc: Legacy, rex: u8) -> usize {
 /// exactly as [`emit_legacy`] does for the same operands, without building an [`InstBuf`].
 #[inline(always)]
 pub(crate) fn emit_fast_rr(
-    out: &mut Vec<u8>,
+    out: &mut CodeBuf,
     enc: Legacy,
     reg: u8,
     rm: u8,
@@ -338,7 +322,7 @@ pub(crate) fn emit_fast_rr(
     b[n] = modrm(0b11, reg, rm);
     n += 1;
     b[n..n + 4].copy_from_slice(&imm.to_le_bytes());
-    put(out, &b, n + imm_len);
+    out.put(&b, n + imm_len);
 }
 
 /// [`emit_fast_rr`] with a `[base + index * scale + disp]` memory operand (`index` is
@@ -348,7 +332,7 @@ pub(crate) fn emit_fast_rr(
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn emit_fast_mem(
-    out: &mut Vec<u8>,
+    out: &mut CodeBuf,
     enc: Legacy,
     reg: u8,
     base: u8,
@@ -384,14 +368,14 @@ pub(crate) fn emit_fast_mem(
     b[n..n + 4].copy_from_slice(&disp.to_le_bytes());
     n += disp_len;
     b[n..n + 4].copy_from_slice(&imm.to_le_bytes());
-    put(out, &b, n + imm_len);
+    out.put(&b, n + imm_len);
 }
 
 /// A branch or call with a relative displacement: `[0F] op rel8/rel32` (`opcode` without
 /// prefix, primary map or `0F`), the low `rel_len` (1 or 4) bytes of `rel` last. Returns the
 /// offset of the end of the instruction in `out`. Encodes as [`emit_plain`] does.
 #[inline(always)]
-pub(crate) fn emit_rel(out: &mut Vec<u8>, opcode: Opcode, rel: u32, rel_len: usize) -> u32 {
+pub(crate) fn emit_rel(out: &mut CodeBuf, opcode: Opcode, rel: u32, rel_len: usize) -> u32 {
     debug_assert!(opcode.prefix == Prefix::None);
     debug_assert!(matches!(opcode.map, Map::Primary | Map::M0F));
     let mut b = [0u8; 16];
@@ -400,14 +384,14 @@ pub(crate) fn emit_rel(out: &mut Vec<u8>, opcode: Opcode, rel: u32, rel_len: usi
     b[n] = opcode.op;
     n += 1;
     b[n..n + 4].copy_from_slice(&rel.to_le_bytes());
-    put(out, &b, n + rel_len);
+    out.put(&b, n + rel_len);
     out.len() as u32
 }
 
 /// Emits a legacy instruction whose register is added to the opcode byte (`B8+r`, `50+r`,
 /// `0F C8+r`), with no ModRM, then `imm`.
 #[inline]
-pub(crate) fn emit_legacy_o(out: &mut Vec<u8>, enc: Legacy, reg: u8, imm: Imm) {
+pub(crate) fn emit_legacy_o(out: &mut CodeBuf, enc: Legacy, reg: u8, imm: Imm) {
     let mut buf = InstBuf::new();
     if enc.opsize16 {
         buf.push(0x66);
@@ -429,7 +413,7 @@ pub(crate) fn emit_legacy_o(out: &mut Vec<u8>, enc: Legacy, reg: u8, imm: Imm) {
 /// `imm`: `ret`, `cdq`, `jcc rel32`, ... `w` adds `REX.W`. Returns the offset of the end of
 /// the instruction in `out`.
 #[inline]
-pub(crate) fn emit_plain(out: &mut Vec<u8>, opcode: Opcode, w: bool, imm: Imm) -> u32 {
+pub(crate) fn emit_plain(out: &mut CodeBuf, opcode: Opcode, w: bool, imm: Imm) -> u32 {
     let mut buf = InstBuf::new();
     if let Some(p) = opcode.prefix.byte() {
         buf.push(p);
@@ -456,7 +440,7 @@ pub(crate) struct Vex {
 /// `vvvv` = the extra source register (0 when unused: encodes as `1111`) and L = 0, then `imm`.
 #[inline]
 pub(crate) fn emit_vex(
-    out: &mut Vec<u8>,
+    out: &mut CodeBuf,
     enc: Vex,
     reg: u8,
     vvvv: u8,
@@ -600,9 +584,9 @@ mod tests {
     }
 
     fn general(enc: Legacy, reg: u8, rm: Rm, imm: Imm) -> Vec<u8> {
-        let mut out = vec![0xAA];
+        let mut out = CodeBuf::from_vec(vec![0xAA]);
         assert!(emit_legacy(&mut out, enc, reg, rm, imm).is_none());
-        out
+        out.into_vec()
     }
 
     #[test]
@@ -611,10 +595,10 @@ mod tests {
             for (imm, bits, len) in imms() {
                 for reg in 0..16 {
                     for rm in 0..16 {
-                        let mut fast = vec![0xAA];
+                        let mut fast = CodeBuf::from_vec(vec![0xAA]);
                         emit_fast_rr(&mut fast, enc, reg, rm, bits, len);
                         assert_eq!(
-                            fast,
+                            fast.into_vec(),
                             general(enc, reg, Rm::Reg(rm), imm),
                             "{enc:?} {reg} {rm}"
                         );
@@ -647,11 +631,11 @@ mod tests {
                                 None => Mem::base(b, disp),
                                 Some((i, s)) => Mem::base_index(b, Gpr::new(i).unwrap(), s, disp),
                             };
-                            let mut fast = vec![0xAA];
+                            let mut fast = CodeBuf::from_vec(vec![0xAA]);
                             let ix = index.map(|(i, s)| (i, s.bits()));
                             emit_fast_mem(&mut fast, enc, reg, base, ix, disp, bits, len);
                             let want = general(enc, reg, Rm::Mem(mem), imm);
-                            assert_eq!(fast, want, "{enc:?} {reg} {mem:?}");
+                            assert_eq!(fast.into_vec(), want, "{enc:?} {reg} {mem:?}");
                         }
                     }
                 }
@@ -668,24 +652,12 @@ mod tests {
                 (0x1234_5678, Imm::D(0x1234_5678), 4),
                 (0, Imm::D(0), 4),
             ] {
-                let (mut fast, mut plain) = (vec![0xAA; 3], vec![0xAA; 3]);
+                let mut fast = CodeBuf::from_vec(vec![0xAA; 3]);
+                let mut plain = CodeBuf::from_vec(vec![0xAA; 3]);
                 let fast_end = emit_rel(&mut fast, opcode, rel, len);
                 let plain_end = emit_plain(&mut plain, opcode, false, imm);
-                assert_eq!((fast, fast_end), (plain, plain_end), "{opcode:?}");
+                assert_eq!((&fast[..], fast_end), (&plain[..], plain_end), "{opcode:?}");
             }
         }
-    }
-
-    #[test]
-    fn put_appends_exactly_len_bytes_across_growth() {
-        let bytes: [u8; 16] = std::array::from_fn(|i| i as u8 + 1);
-        let mut out = Vec::new();
-        let mut want = Vec::new();
-        for i in 0..200 {
-            let len = i % 16;
-            put(&mut out, &bytes, len);
-            want.extend_from_slice(&bytes[..len]);
-        }
-        assert_eq!(out, want);
     }
 }
