@@ -376,9 +376,16 @@ impl Assembler {
         self.legacy(enc, reg_field, rm, imm);
     }
 
-    /// [`Assembler::int`] for 8- and 16-bit operations.
+    /// [`Assembler::int`] for 8- and 16-bit operations, out of line.
     #[inline(never)]
     fn int_small(&mut self, form: IntForm, size: Size, reg: Option<Gpr>, rm: Rm, imm: Imm) {
+        self.int_narrow(form, size, reg, rm, imm);
+    }
+
+    /// The encoder of [`Assembler::int`] for 8- and 16-bit operations, inline: for callers
+    /// whose size is a constant (`setcc`).
+    #[inline(always)]
+    fn int_narrow(&mut self, form: IntForm, size: Size, reg: Option<Gpr>, rm: Rm, imm: Imm) {
         let op = match (size, form.op8) {
             (Size::S8, Some(op8)) => op8,
             (Size::S8, None) => {
@@ -1006,7 +1013,7 @@ impl Assembler {
             op8: Some(inst::SETCC.op + cond.bits()),
             ..inst::SETCC
         };
-        self.int(form, Size::S8, None, Rm::Reg(dst.enc()), Imm::None);
+        self.int_narrow(form, Size::S8, None, Rm::Reg(dst.enc()), Imm::None);
     }
 
     /// `setcc byte [mem]`.
@@ -1015,7 +1022,7 @@ impl Assembler {
             op8: Some(inst::SETCC.op + cond.bits()),
             ..inst::SETCC
         };
-        self.int(form, Size::S8, None, Rm::Mem(dst), Imm::None);
+        self.int_narrow(form, Size::S8, None, Rm::Mem(dst), Imm::None);
     }
 
     /// `cmovcc dst, src` (16/32/64-bit).
@@ -1202,23 +1209,22 @@ impl Assembler {
                     encoding::emit_rel(&mut self.buf, short, rel as u32, 1);
                 }
                 None => {
-                    let end = encoding::emit_rel(&mut self.buf, short, 0, 1);
+                    // The fixup first, so that the instruction's append ends the method.
+                    let end = start + 2;
                     self.labels.add_fixup(label, end - 1, end, FixupKind::Rel8);
+                    encoding::emit_rel(&mut self.buf, short, 0, 1);
                 }
             }
         } else {
-            let len = if near.map == Map::M0F { 6 } else { 5 };
+            let end = start + if near.map == Map::M0F { 6 } else { 5 };
             match bound {
-                Some(pos) => {
-                    // Offsets are below 2^31 (`finish` rejects larger code): no overflow.
-                    let rel = pos.wrapping_sub(start + len);
-                    encoding::emit_rel(&mut self.buf, near, rel, 4);
-                }
+                // Offsets are below 2^31 (`finish` rejects larger code): no overflow.
+                Some(pos) => encoding::emit_rel(&mut self.buf, near, pos.wrapping_sub(end), 4),
                 None => {
-                    let end = encoding::emit_rel(&mut self.buf, near, 0, 4);
                     self.labels.add_fixup(label, end - 4, end, FixupKind::Rel32);
+                    encoding::emit_rel(&mut self.buf, near, 0, 4)
                 }
-            }
+            };
         }
     }
 
