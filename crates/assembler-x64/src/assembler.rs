@@ -12,6 +12,7 @@
 
 use std::fmt;
 
+use crate::code_buf::CodeBuf;
 use crate::constant_pool::ConstantPool;
 use crate::cpu::CpuFeatures;
 use crate::encoding::{self, Imm, LabelRef, Legacy, Map, Opcode, Rm, Vex};
@@ -111,12 +112,14 @@ const fn imm_fits(size: Size, v: i64) -> bool {
 
 /// An assembler for one piece of code.
 ///
-/// Cost model: each instruction is encoded into a 16-byte stack buffer and appended to a
-/// `Vec<u8>` with one copy; labels and constants cost one small vector entry each. Nothing is ever re-encoded: forward branches
+/// Cost model: each instruction is encoded into a 16-byte stack buffer and appended with one
+/// unchecked 16-byte copy into the code buffer's reserved slack (about 50 host instructions
+/// for a register form, 90 for a memory form, 55 for a branch, call included); labels and
+/// constants cost one small vector entry each. Nothing is ever re-encoded: forward branches
 /// are patched in place when their label is bound.
 #[derive(Debug, Default)]
 pub struct Assembler {
-    buf: Vec<u8>,
+    buf: CodeBuf,
     labels: Labels,
     pool: ConstantPool,
     error: Option<AsmError>,
@@ -131,7 +134,7 @@ impl Assembler {
     /// An empty assembler whose buffer has room for `bytes` bytes.
     pub fn with_capacity(bytes: usize) -> Assembler {
         Assembler {
-            buf: Vec::with_capacity(bytes),
+            buf: CodeBuf::from_vec(Vec::with_capacity(bytes)),
             ..Assembler::default()
         }
     }
@@ -143,7 +146,7 @@ impl Assembler {
         buf.clear();
         buf.reserve(bytes);
         Assembler {
-            buf,
+            buf: CodeBuf::from_vec(buf),
             ..Assembler::default()
         }
     }
@@ -173,7 +176,7 @@ impl Assembler {
     /// referenced label was never bound.
     pub fn finish(mut self) -> Result<Vec<u8>, AsmError> {
         self.finish_in_place()?;
-        Ok(self.buf)
+        Ok(self.buf.into_vec())
     }
 
     /// [`Assembler::finish`] that leaves the finished code in the assembler ([`Assembler::code`])
@@ -223,12 +226,16 @@ impl Assembler {
         self.buf.capacity()
     }
 
+    #[cold]
+    #[inline(never)]
     fn fail(&mut self, e: AsmError) {
         if self.error.is_none() {
             self.error = Some(e);
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn invalid(&mut self, what: &'static str) {
         let at = self.pc_offset();
         self.fail(AsmError::InvalidOperands { at, what });
@@ -283,7 +290,53 @@ impl Assembler {
     // --- Core emitters: operands to `encoding` -------------------------------------------
 
     /// A ModRM instruction with a legacy/REX encoding.
+    ///
+    /// Fast path for the bulk of generated code: primary-map and `0F xx` opcodes (with any
+    /// prefixes) on a register or `[base + index * scale + disp]`, with no or an 8/16/32-bit
+    /// immediate, encoded inline with one fixed 16-byte copy; everything else (`0F 38`/`0F 3A`
+    /// maps, rip-relative and base-less memory) goes through [`encoding::emit_legacy`].
+    #[inline(always)]
     fn legacy(&mut self, enc: Legacy, reg: u8, rm: Rm, imm: Imm) {
+        if matches!(enc.opcode.map, Map::Primary | Map::M0F) {
+            let imm = match imm {
+                Imm::None => Some((0, 0)),
+                Imm::B(v) => Some((u32::from(v), 1)),
+                Imm::W(v) => Some((u32::from(v), 2)),
+                Imm::D(v) => Some((v, 4)),
+                Imm::Q(_) => None,
+            };
+            if let Some((bits, len)) = imm {
+                match rm {
+                    Rm::Reg(n) => {
+                        encoding::emit_fast_rr(&mut self.buf, enc, reg, n, bits, len);
+                        return;
+                    }
+                    Rm::Mem(Mem {
+                        addr: Addr::Base { base, index },
+                        disp,
+                    }) => {
+                        encoding::emit_fast_mem(
+                            &mut self.buf,
+                            enc,
+                            reg,
+                            base.enc(),
+                            index.map(|(i, scale)| (i.enc(), scale.bits())),
+                            disp,
+                            bits,
+                            len,
+                        );
+                        return;
+                    }
+                    Rm::Mem(_) => {}
+                }
+            }
+        }
+        self.legacy_general(enc, reg, rm, imm);
+    }
+
+    /// [`Assembler::legacy`] for any operands, out of line.
+    #[inline(never)]
+    fn legacy_general(&mut self, enc: Legacy, reg: u8, rm: Rm, imm: Imm) {
         if let Some(r) = encoding::emit_legacy(&mut self.buf, enc, reg, rm, imm) {
             self.label_ref(r);
         }
@@ -301,59 +354,40 @@ impl Assembler {
     /// form for `size`.
     #[inline(always)]
     fn int(&mut self, form: IntForm, size: Size, reg: Option<Gpr>, rm: Rm, imm: Imm) {
-        // Fast path for the bulk of generated code: 32/64-bit primary-map forms on a
-        // register or `[base + index * scale + disp]`, with no or an 8/32-bit immediate.
-        if matches!(size, Size::S32 | Size::S64) && form.map == Map::Primary {
-            let imm = match imm {
-                Imm::None => Some((0, 0)),
-                Imm::B(v) => Some((u32::from(v), 1)),
-                Imm::D(v) => Some((v, 4)),
-                Imm::W(_) | Imm::Q(_) => None,
-            };
-            if let Some((bits, len)) = imm {
-                let w = size == Size::S64;
-                let reg_field = reg.map_or(form.digit, Gpr::enc);
-                match rm {
-                    Rm::Reg(n) => {
-                        encoding::emit_primary_rr(
-                            &mut self.buf,
-                            form.op,
-                            w,
-                            reg_field,
-                            n,
-                            bits,
-                            len,
-                        );
-                        return;
-                    }
-                    Rm::Mem(Mem {
-                        addr: Addr::Base { base, index },
-                        disp,
-                    }) => {
-                        encoding::emit_primary_mem(
-                            &mut self.buf,
-                            form.op,
-                            w,
-                            reg_field,
-                            base.enc(),
-                            index.map(|(i, scale)| (i.enc(), scale.bits())),
-                            disp,
-                            bits,
-                            len,
-                        );
-                        return;
-                    }
-                    Rm::Mem(_) => {}
-                }
+        // The 32- and 64-bit forms (the bulk of generated code) get their own copies of the
+        // encoder, with the prefixes known; 8/16-bit forms share an out-of-line one.
+        let w = match size {
+            Size::S32 => false,
+            Size::S64 => true,
+            Size::S8 | Size::S16 => {
+                self.int_small(form, size, reg, rm, imm);
+                return;
             }
-        }
-        self.int_general(form, size, reg, rm, imm);
+        };
+        let enc = Legacy {
+            opcode: Opcode {
+                prefix: encoding::Prefix::None,
+                map: form.map,
+                op: form.op,
+            },
+            opsize16: false,
+            w,
+            force_rex: false,
+        };
+        let reg_field = reg.map_or(form.digit, Gpr::enc);
+        self.legacy(enc, reg_field, rm, imm);
     }
 
-    /// [`Assembler::int`] for any operands (8/16-bit forms, other maps, indexed or
-    /// rip-relative memory, 16/64-bit immediates).
+    /// [`Assembler::int`] for 8- and 16-bit operations, out of line.
     #[inline(never)]
-    fn int_general(&mut self, form: IntForm, size: Size, reg: Option<Gpr>, rm: Rm, imm: Imm) {
+    fn int_small(&mut self, form: IntForm, size: Size, reg: Option<Gpr>, rm: Rm, imm: Imm) {
+        self.int_narrow(form, size, reg, rm, imm);
+    }
+
+    /// The encoder of [`Assembler::int`] for 8- and 16-bit operations, inline: for callers
+    /// whose size is a constant (`setcc`).
+    #[inline(always)]
+    fn int_narrow(&mut self, form: IntForm, size: Size, reg: Option<Gpr>, rm: Rm, imm: Imm) {
         let op = match (size, form.op8) {
             (Size::S8, Some(op8)) => op8,
             (Size::S8, None) => {
@@ -380,6 +414,7 @@ impl Assembler {
     }
 
     /// A legacy instruction on non-byte operands with a full [`Opcode`] (mandatory prefixes).
+    #[inline(always)]
     fn op_w(&mut self, opcode: Opcode, w: bool, reg: u8, rm: Rm, imm: Imm) {
         let enc = Legacy {
             opcode,
@@ -459,8 +494,7 @@ impl Assembler {
         match len {
             1..=10 => self.buf.extend_from_slice(inst::NOPS[len - 1]),
             11..=15 => {
-                self.buf
-                    .extend(std::iter::repeat_n(inst::NOP_PAD, len - 10));
+                self.buf.extend_repeat(inst::NOP_PAD, len - 10);
                 self.buf.extend_from_slice(inst::NOPS[9]);
             }
             _ => self.invalid("a nop is 1..=15 bytes"),
@@ -491,7 +525,7 @@ impl Assembler {
 
     fn align_with(&mut self, align: usize, byte: u8) {
         let pad = self.pc_offset().wrapping_neg() & (align - 1);
-        self.buf.extend(std::iter::repeat_n(byte, pad));
+        self.buf.extend_repeat(byte, pad);
     }
 
     // --- Data movement -------------------------------------------------------------------
@@ -981,7 +1015,7 @@ impl Assembler {
             op8: Some(inst::SETCC.op + cond.bits()),
             ..inst::SETCC
         };
-        self.int(form, Size::S8, None, Rm::Reg(dst.enc()), Imm::None);
+        self.int_narrow(form, Size::S8, None, Rm::Reg(dst.enc()), Imm::None);
     }
 
     /// `setcc byte [mem]`.
@@ -990,7 +1024,7 @@ impl Assembler {
             op8: Some(inst::SETCC.op + cond.bits()),
             ..inst::SETCC
         };
-        self.int(form, Size::S8, None, Rm::Mem(dst), Imm::None);
+        self.int_narrow(form, Size::S8, None, Rm::Mem(dst), Imm::None);
     }
 
     /// `cmovcc dst, src` (16/32/64-bit).
@@ -1150,30 +1184,49 @@ impl Assembler {
         self.branch(short, near, label, size);
     }
 
+    /// A branch to `label` with the `short` (rel8) or `near` (rel32) opcode. A bound label's
+    /// displacement is written with the instruction; an unbound one gets a fixup.
+    #[inline(always)]
     fn branch(&mut self, short: Opcode, near: Opcode, label: Label, size: BranchSize) {
-        let start = self.pc_offset() as i64;
+        let start = self.pc32();
         let bound = self.labels.pos(label);
-        // The short form is 2 bytes: opcode + rel8.
-        let short_ok = bound.is_some_and(|pos| fits_i8(i64::from(pos) - (start + 2)));
         let use_short = match size {
             BranchSize::Short => true,
             BranchSize::Near => false,
-            BranchSize::Auto => short_ok,
+            // The short form is 2 bytes: opcode + rel8.
+            BranchSize::Auto => {
+                bound.is_some_and(|pos| fits_i8(i64::from(pos) - (i64::from(start) + 2)))
+            }
         };
         if use_short {
-            let end = encoding::emit_plain(&mut self.buf, short, false, Imm::B(0));
-            let at = end - 1;
             match bound {
                 Some(pos) => {
-                    if !crate::label::patch(&mut self.buf, at, at + 1, FixupKind::Rel8, pos) {
-                        self.fail(AsmError::ShortBranchOutOfRange { at: at as usize });
+                    let mut rel = i64::from(pos) - (i64::from(start) + 2);
+                    if !fits_i8(rel) {
+                        self.fail(AsmError::ShortBranchOutOfRange {
+                            at: start as usize + 1,
+                        });
+                        rel = 0;
                     }
+                    encoding::emit_rel(&mut self.buf, short, rel as u32, 1);
                 }
-                None => self.labels.add_fixup(label, at, at + 1, FixupKind::Rel8),
+                None => {
+                    // The fixup first, so that the instruction's append ends the method.
+                    let end = start + 2;
+                    self.labels.add_fixup(label, end - 1, end, FixupKind::Rel8);
+                    encoding::emit_rel(&mut self.buf, short, 0, 1);
+                }
             }
         } else {
-            let end = encoding::emit_plain(&mut self.buf, near, false, Imm::D(0));
-            self.rel32_ref(label, end - 4, end);
+            let end = start + if near.map == Map::M0F { 6 } else { 5 };
+            match bound {
+                // Offsets are below 2^31 (`finish` rejects larger code): no overflow.
+                Some(pos) => encoding::emit_rel(&mut self.buf, near, pos.wrapping_sub(end), 4),
+                None => {
+                    self.labels.add_fixup(label, end - 4, end, FixupKind::Rel32);
+                    encoding::emit_rel(&mut self.buf, near, 0, 4)
+                }
+            };
         }
     }
 

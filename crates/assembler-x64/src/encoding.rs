@@ -5,6 +5,7 @@
 //! [`emit_vex`]; the per-instruction knowledge (opcode, map, mandatory prefix, `/digit`) lives
 //! in the tables of [`crate::inst`].
 
+use crate::code_buf::CodeBuf;
 use crate::label::Label;
 use crate::operand::{Addr, Mem};
 
@@ -214,14 +215,10 @@ impl InstBuf {
     /// Appends the instruction to `buf`, turning a label reference's instruction-relative
     /// offsets into code offsets.
     #[inline(always)]
-    fn flush(self, buf: &mut Vec<u8>, label: Option<LabelRef>) -> Option<LabelRef> {
+    fn flush(self, buf: &mut CodeBuf, label: Option<LabelRef>) -> Option<LabelRef> {
         debug_assert!(self.len <= 15);
-        let base = buf.len();
-        // Copying the whole fixed-size array compiles to one 16-byte move (a variable-length
-        // copy would call memcpy); the unused tail is cut off again.
-        buf.extend_from_slice(&self.bytes);
-        buf.truncate(base + self.len);
-        let base = base as u32;
+        let base = buf.len() as u32;
+        buf.put(&self.bytes, self.len);
         label.map(|r| LabelRef {
             label: r.label,
             at: r.at + base,
@@ -259,7 +256,7 @@ fn rm_xb(rm: &Rm) -> (u8, u8) {
 /// Cost: built on the stack, then one 16-byte copy into `out`.
 #[inline]
 pub(crate) fn emit_legacy(
-    out: &mut Vec<u8>,
+    out: &mut CodeBuf,
     enc: Legacy,
     reg: u8,
     rm: Rm,
@@ -285,50 +282,58 @@ pub(crate) fn emit_legacy(
     buf_.flush(out, label)
 }
 
-/// Appends the first `len` bytes of `bytes` with one fixed-size copy (`len <= 16`).
+/// The legacy prefix byte of each [`Prefix`], by discriminant (0 for none).
+const PREFIX_BYTES: [u8; 4] = [0, 0x66, 0xF3, 0xF2];
+
+/// Writes the bytes of a fast-path instruction up to and including the opcode byte
+/// (`[66] [mandatory prefix] [REX] [0F] op`, as [`emit_legacy`] orders them) into `b` and
+/// returns their count. `enc.opcode.map` is the primary map or `0F`.
 #[inline(always)]
-fn put(out: &mut Vec<u8>, bytes: &[u8; 16], len: usize) {
-    debug_assert!(len <= 15);
-    let base = out.len();
-    out.extend_from_slice(bytes);
-    out.truncate(base + len);
+fn fast_head(b: &mut [u8; 16], enc: Legacy, rex: u8) -> usize {
+    debug_assert!(matches!(enc.opcode.map, Map::Primary | Map::M0F));
+    let prefix = enc.opcode.prefix;
+    b[0] = 0x66;
+    let mut n = usize::from(enc.opsize16);
+    b[n] = PREFIX_BYTES[prefix as usize];
+    n += usize::from(prefix != Prefix::None);
+    b[n] = rex;
+    n += usize::from(rex != 0x40 || enc.force_rex);
+    b[n] = 0x0F;
+    n += usize::from(enc.opcode.map == Map::M0F);
+    b[n] = enc.opcode.op;
+    n + 1
 }
 
-/// The fast path of [`emit_legacy`] for the most common instructions: a one-byte opcode of
-/// the primary map without prefixes, ModRM.reg `reg`, a register r/m operand (`mod 11`),
-/// `REX.W` if `w`, then the low `imm_len` (0, 1 or 4) bytes of `imm`. Encodes exactly as
-/// [`emit_legacy`] does for the same operands.
+/// The fast path of [`emit_legacy`] for the bulk of generated code: a primary-map or `0F xx`
+/// opcode (any mandatory prefix, operand-size prefix, `REX.W`, forced REX) with a register
+/// r/m operand (`mod 11`), then the low `imm_len` (0, 1, 2 or 4) bytes of `imm`. Encodes
+/// exactly as [`emit_legacy`] does for the same operands, without building an [`InstBuf`].
 #[inline(always)]
-pub(crate) fn emit_primary_rr(
-    out: &mut Vec<u8>,
-    op: u8,
-    w: bool,
+pub(crate) fn emit_fast_rr(
+    out: &mut CodeBuf,
+    enc: Legacy,
     reg: u8,
     rm: u8,
     imm: u32,
     imm_len: usize,
 ) {
     let mut b = [0u8; 16];
-    let rex = rex(w, reg, 0, rm);
-    let mut n = usize::from(rex != 0x40);
-    b[0] = rex;
-    b[n] = op;
-    b[n + 1] = modrm(0b11, reg, rm);
-    n += 2;
+    let mut n = fast_head(&mut b, enc, rex(enc.w, reg, 0, rm));
+    b[n] = modrm(0b11, reg, rm);
+    n += 1;
     b[n..n + 4].copy_from_slice(&imm.to_le_bytes());
-    put(out, &b, n + imm_len);
+    out.put(&b, n + imm_len);
 }
 
-/// [`emit_primary_rr`] with a `[base + index * scale + disp]` memory operand (`index` is
+/// [`emit_fast_rr`] with a `[base + index * scale + disp]` memory operand (`index` is
 /// `(register number, SIB scale bits)`, never `rsp`) instead of a register: the shortest
 /// displacement, a SIB byte for an index or an `rsp`/`r12` base, and always a displacement
 /// for an `rbp`/`r13` base, as [`emit_legacy`] encodes it.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn emit_primary_mem(
-    out: &mut Vec<u8>,
-    op: u8,
-    w: bool,
+pub(crate) fn emit_fast_mem(
+    out: &mut CodeBuf,
+    enc: Legacy,
     reg: u8,
     base: u8,
     index: Option<(u8, u8)>,
@@ -337,52 +342,56 @@ pub(crate) fn emit_primary_mem(
     imm_len: usize,
 ) {
     let mut b = [0u8; 16];
-    let x = index.map_or(0, |(i, _)| i);
-    let rex = rex(w, reg, x, base);
-    let mut n = usize::from(rex != 0x40);
-    b[0] = rex;
-    b[n] = op;
     let low = base & 7;
-    let md = if disp == 0 && low != 5 {
-        0b00
-    } else if i8::try_from(disp).is_ok() {
-        0b01
-    } else {
-        0b10
+    // rsp/r12 (low 100) in ModRM.rm means "SIB follows": without an index they get a SIB
+    // with index field 100 (none) and REX.X = 0.
+    let (x, sib_byte, has_sib) = match index {
+        Some((i, scale)) => (i, sib(scale, i, low), true),
+        None => (0, sib(0, 0b100, low), low == 4),
     };
-    n += 2;
-    match index {
-        None if low != 4 => b[n - 1] = modrm(md, reg, low),
-        None => {
-            b[n - 1] = modrm(md, reg, 0b100);
-            b[n] = sib(0, 0b100, low);
-            n += 1;
-        }
-        Some((i, scale)) => {
-            b[n - 1] = modrm(md, reg, 0b100);
-            b[n] = sib(scale, i, low);
-            n += 1;
-        }
-    }
-    match md {
-        0b01 => {
-            b[n] = disp as u8;
-            n += 1;
-        }
-        0b10 => {
-            b[n..n + 4].copy_from_slice(&disp.to_le_bytes());
-            n += 4;
-        }
-        _ => {}
-    }
+    let mut n = fast_head(&mut b, enc, rex(enc.w, reg, x, base));
+    // rbp/r13 (low 101) with mod 00 would mean rip-relative / no base: they always carry a
+    // displacement, even 0.
+    let disp_len: usize = if disp == 0 && low != 5 {
+        0
+    } else if i8::try_from(disp).is_ok() {
+        1
+    } else {
+        4
+    };
+    // mod 00, 01, 10 for a displacement of 0, 1, 4 bytes.
+    let md = ((disp_len + 1) >> 1) as u8;
+    b[n] = modrm(md, reg, if has_sib { 0b100 } else { low });
+    b[n + 1] = sib_byte;
+    n += 1 + usize::from(has_sib);
+    // The displacement and the immediate are written whole and counted by their lengths.
+    b[n..n + 4].copy_from_slice(&disp.to_le_bytes());
+    n += disp_len;
     b[n..n + 4].copy_from_slice(&imm.to_le_bytes());
-    put(out, &b, n + imm_len);
+    out.put(&b, n + imm_len);
+}
+
+/// A branch or call with a relative displacement: `[0F] op rel8/rel32` (`opcode` without
+/// prefix, primary map or `0F`), the low `rel_len` (1 or 4) bytes of `rel` last. Returns the
+/// offset of the end of the instruction in `out`. Encodes as [`emit_plain`] does.
+#[inline(always)]
+pub(crate) fn emit_rel(out: &mut CodeBuf, opcode: Opcode, rel: u32, rel_len: usize) -> u32 {
+    debug_assert!(opcode.prefix == Prefix::None);
+    debug_assert!(matches!(opcode.map, Map::Primary | Map::M0F));
+    let mut b = [0u8; 16];
+    b[0] = 0x0F;
+    let mut n = usize::from(opcode.map == Map::M0F);
+    b[n] = opcode.op;
+    n += 1;
+    b[n..n + 4].copy_from_slice(&rel.to_le_bytes());
+    out.put(&b, n + rel_len);
+    out.len() as u32
 }
 
 /// Emits a legacy instruction whose register is added to the opcode byte (`B8+r`, `50+r`,
 /// `0F C8+r`), with no ModRM, then `imm`.
 #[inline]
-pub(crate) fn emit_legacy_o(out: &mut Vec<u8>, enc: Legacy, reg: u8, imm: Imm) {
+pub(crate) fn emit_legacy_o(out: &mut CodeBuf, enc: Legacy, reg: u8, imm: Imm) {
     let mut buf = InstBuf::new();
     if enc.opsize16 {
         buf.push(0x66);
@@ -404,7 +413,7 @@ pub(crate) fn emit_legacy_o(out: &mut Vec<u8>, enc: Legacy, reg: u8, imm: Imm) {
 /// `imm`: `ret`, `cdq`, `jcc rel32`, ... `w` adds `REX.W`. Returns the offset of the end of
 /// the instruction in `out`.
 #[inline]
-pub(crate) fn emit_plain(out: &mut Vec<u8>, opcode: Opcode, w: bool, imm: Imm) -> u32 {
+pub(crate) fn emit_plain(out: &mut CodeBuf, opcode: Opcode, w: bool, imm: Imm) -> u32 {
     let mut buf = InstBuf::new();
     if let Some(p) = opcode.prefix.byte() {
         buf.push(p);
@@ -431,7 +440,7 @@ pub(crate) struct Vex {
 /// `vvvv` = the extra source register (0 when unused: encodes as `1111`) and L = 0, then `imm`.
 #[inline]
 pub(crate) fn emit_vex(
-    out: &mut Vec<u8>,
+    out: &mut CodeBuf,
     enc: Vex,
     reg: u8,
     vvvv: u8,
@@ -525,6 +534,130 @@ fn emit_modrm(buf: &mut InstBuf, reg: u8, rm: &Rm, imm_len: u32) -> Option<Label
                 at,
                 end: at + 4 + imm_len,
             })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The fast paths against the general encoder, over every prefix, map, REX and immediate
+    //! combination they accept and every register and addressing-mode shape.
+
+    use super::*;
+    use crate::operand::Scale;
+    use crate::reg::Gpr;
+
+    const PREFIXES: [Prefix; 4] = [Prefix::None, Prefix::P66, Prefix::PF3, Prefix::PF2];
+    const DISPS: [i32; 9] = [0, 1, -1, 127, -128, 128, -129, i32::MAX, i32::MIN];
+
+    /// Every legacy encoding the fast paths take (primary map and `0F`, each prefix, with and
+    /// without `66`, `REX.W` and a forced REX), with an opcode byte that varies too.
+    fn encodings() -> Vec<Legacy> {
+        let mut out = Vec::new();
+        for (i, map) in [Map::Primary, Map::M0F].into_iter().enumerate() {
+            for prefix in PREFIXES {
+                for bits in 0..8u8 {
+                    out.push(Legacy {
+                        opcode: Opcode {
+                            prefix,
+                            map,
+                            op: 0x80 + bits * 9 + i as u8,
+                        },
+                        opsize16: bits & 1 != 0,
+                        w: bits & 2 != 0,
+                        force_rex: bits & 4 != 0,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The immediates the fast paths take, with their field value and length.
+    fn imms() -> [(Imm, u32, usize); 4] {
+        [
+            (Imm::None, 0, 0),
+            (Imm::B(0x9A), 0x9A, 1),
+            (Imm::W(0xBCDE), 0xBCDE, 2),
+            (Imm::D(0x8765_4321), 0x8765_4321, 4),
+        ]
+    }
+
+    fn general(enc: Legacy, reg: u8, rm: Rm, imm: Imm) -> Vec<u8> {
+        let mut out = CodeBuf::from_vec(vec![0xAA]);
+        assert!(emit_legacy(&mut out, enc, reg, rm, imm).is_none());
+        out.into_vec()
+    }
+
+    #[test]
+    fn fast_rr_encodes_as_general() {
+        for enc in encodings() {
+            for (imm, bits, len) in imms() {
+                for reg in 0..16 {
+                    for rm in 0..16 {
+                        let mut fast = CodeBuf::from_vec(vec![0xAA]);
+                        emit_fast_rr(&mut fast, enc, reg, rm, bits, len);
+                        assert_eq!(
+                            fast.into_vec(),
+                            general(enc, reg, Rm::Reg(rm), imm),
+                            "{enc:?} {reg} {rm}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every base and index register (all 16 with all scales for some encodings, the
+    /// special ones — rsp/r12/rbp/r13 — and a few others for the rest), each displacement
+    /// width and every immediate.
+    #[test]
+    fn fast_mem_encodes_as_general() {
+        let all: Vec<u8> = (0..16).collect();
+        let some: Vec<u8> = vec![0, 4, 5, 7, 8, 12, 13, 15];
+        for (n, enc) in encodings().into_iter().enumerate() {
+            let regs = if n % 16 == 0 { &all } else { &some };
+            for (k, &reg) in regs.iter().enumerate() {
+                let (imm, bits, len) = imms()[(n + k) % 4];
+                for &base in regs {
+                    let indexes = regs
+                        .iter()
+                        .filter(|&&i| i != 4)
+                        .flat_map(|&i| Scale::ALL.map(move |s| Some((i, s))));
+                    for index in std::iter::once(None).chain(indexes) {
+                        for disp in DISPS {
+                            let b = Gpr::new(base).unwrap();
+                            let mem = match index {
+                                None => Mem::base(b, disp),
+                                Some((i, s)) => Mem::base_index(b, Gpr::new(i).unwrap(), s, disp),
+                            };
+                            let mut fast = CodeBuf::from_vec(vec![0xAA]);
+                            let ix = index.map(|(i, s)| (i, s.bits()));
+                            emit_fast_mem(&mut fast, enc, reg, base, ix, disp, bits, len);
+                            let want = general(enc, reg, Rm::Mem(mem), imm);
+                            assert_eq!(fast.into_vec(), want, "{enc:?} {reg} {mem:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rel_encodes_as_plain() {
+        let opcodes = (0..=255u8).flat_map(|op| [Opcode::primary(op), Opcode::x0f(op)]);
+        for opcode in opcodes {
+            for (rel, imm, len) in [
+                (0x85, Imm::B(0x85), 1),
+                (0x1234_5678, Imm::D(0x1234_5678), 4),
+                (0, Imm::D(0), 4),
+            ] {
+                let mut fast = CodeBuf::from_vec(vec![0xAA; 3]);
+                let mut plain = CodeBuf::from_vec(vec![0xAA; 3]);
+                let fast_end = emit_rel(&mut fast, opcode, rel, len);
+                let plain_end = emit_plain(&mut plain, opcode, false, imm);
+                assert_eq!((&fast[..], fast_end), (&plain[..], plain_end), "{opcode:?}");
+            }
         }
     }
 }

@@ -15,6 +15,7 @@ pub struct Label(pub(crate) u32);
 
 impl Label {
     /// The label's number within its assembler (dense, from 0).
+    #[inline]
     pub const fn index(self) -> u32 {
         self.0
     }
@@ -74,6 +75,7 @@ pub(crate) enum BindError {
 const FOREIGN: &str = "label from another assembler";
 
 impl Labels {
+    #[inline]
     pub fn create(&mut self) -> Label {
         let index = u32::try_from(self.labels.len()).expect("more than 2^32 labels");
         self.labels.push(LabelState {
@@ -84,6 +86,7 @@ impl Labels {
     }
 
     /// Forgets every label and reference, keeping the allocations.
+    #[inline]
     pub fn clear(&mut self) {
         self.labels.clear();
         self.fixups.clear();
@@ -91,12 +94,14 @@ impl Labels {
     }
 
     /// The bound position of `label`, if bound.
+    #[inline]
     pub fn pos(&self, label: Label) -> Option<u32> {
         let pos = self.labels.get(label.0 as usize).expect(FOREIGN).pos;
         (pos != NONE).then_some(pos)
     }
 
     /// Records a reference to a not-yet-bound label.
+    #[inline]
     pub fn add_fixup(&mut self, label: Label, at: u32, end: u32, kind: FixupKind) {
         let state = self.labels.get_mut(label.0 as usize).expect(FOREIGN);
         debug_assert_eq!(state.pos, NONE);
@@ -113,6 +118,7 @@ impl Labels {
 
     /// Binds `label` at `pos` and patches all its pending references in `code`.
     /// On a short reference out of range the other references are still patched.
+    #[inline]
     pub fn bind(&mut self, label: Label, pos: u32, code: &mut [u8]) -> Result<(), BindError> {
         let state = self.labels.get_mut(label.0 as usize).expect(FOREIGN);
         if state.pos != NONE {
@@ -133,11 +139,13 @@ impl Labels {
     }
 
     /// Whether some reference still waits for its label.
+    #[inline]
     pub fn has_pending(&self) -> bool {
         self.pending != 0
     }
 
     /// The first label (by number) with a pending reference.
+    #[inline]
     pub fn first_unbound_referenced(&self) -> Option<Label> {
         self.labels
             .iter()

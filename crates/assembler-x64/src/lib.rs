@@ -63,6 +63,7 @@
 #![deny(missing_docs)]
 
 mod assembler;
+mod code_buf;
 mod constant_pool;
 mod cpu;
 mod encoding;

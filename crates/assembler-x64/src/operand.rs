@@ -18,6 +18,7 @@ pub enum Scale {
 
 impl Scale {
     /// The 2-bit SIB encoding of this scale.
+    #[inline]
     pub const fn bits(self) -> u8 {
         match self {
             Scale::One => 0,
@@ -28,6 +29,7 @@ impl Scale {
     }
 
     /// The multiplier, 1, 2, 4 or 8.
+    #[inline]
     pub const fn factor(self) -> u32 {
         1 << self.bits()
     }
@@ -67,6 +69,7 @@ pub struct Mem {
 
 impl Mem {
     /// `[base + disp]`.
+    #[inline]
     pub const fn base(base: Gpr, disp: i32) -> Mem {
         Mem {
             addr: Addr::Base { base, index: None },
@@ -79,6 +82,7 @@ impl Mem {
     /// # Panics
     /// If `index` is `rsp`, which x86-64 cannot encode as an index. This is a programming
     /// error in the caller's register choice, not a run-time condition.
+    #[inline]
     pub const fn base_index(base: Gpr, index: Gpr, scale: Scale, disp: i32) -> Mem {
         assert!(
             index.enc() != RSP.enc(),
@@ -97,6 +101,7 @@ impl Mem {
     ///
     /// # Panics
     /// If `index` is `rsp` (see [`Mem::base_index`]).
+    #[inline]
     pub const fn index(index: Gpr, scale: Scale, disp: i32) -> Mem {
         assert!(
             index.enc() != RSP.enc(),
@@ -109,6 +114,7 @@ impl Mem {
     }
 
     /// `[rip + disp]`, where `disp` is counted from the end of the instruction using it.
+    #[inline]
     pub const fn rip(disp: i32) -> Mem {
         Mem {
             addr: Addr::Rip,
@@ -117,6 +123,7 @@ impl Mem {
     }
 
     /// `[rip + label]`: the address of `label` (bound before or after the use).
+    #[inline]
     pub const fn label(label: Label) -> Mem {
         Mem {
             addr: Addr::Label(label),
@@ -125,6 +132,7 @@ impl Mem {
     }
 
     /// The same operand with `delta` added to its displacement (wrapping).
+    #[inline]
     pub const fn offset(self, delta: i32) -> Mem {
         Mem {
             addr: self.addr,
@@ -133,11 +141,13 @@ impl Mem {
     }
 
     /// The displacement.
+    #[inline]
     pub const fn disp(&self) -> i32 {
         self.disp
     }
 
     /// Whether the operand needs a REX.X or REX.B extension bit for its registers.
+    #[inline]
     pub(crate) const fn rex_xb(&self) -> (u8, u8) {
         match self.addr {
             Addr::Base { base, index } => {
@@ -213,11 +223,13 @@ impl Cond {
     ];
 
     /// The 4-bit encoding.
+    #[inline]
     pub const fn bits(self) -> u8 {
         self as u8
     }
 
     /// The opposite condition (`E` <-> `Ne`, `L` <-> `Ge`, ...): flips the low bit.
+    #[inline]
     pub const fn invert(self) -> Cond {
         Cond::ALL[(self as u8 ^ 1) as usize]
     }

@@ -14,22 +14,26 @@ pub struct Gpr(u8);
 
 impl Gpr {
     /// The register with hardware number `enc`, or `None` when `enc >= 16`.
+    #[inline]
     pub const fn new(enc: u8) -> Option<Gpr> {
         if enc < 16 { Some(Gpr(enc)) } else { None }
     }
 
     /// The hardware number, 0..=15.
+    #[inline]
     pub const fn enc(self) -> u8 {
         self.0
     }
 
     /// Whether encoding this register needs a REX extension bit (r8..r15).
+    #[inline]
     pub const fn is_extended(self) -> bool {
         self.0 >= 8
     }
 
     /// Whether the 8-bit form of this register (`spl`, `bpl`, `sil`, `dil`) needs a REX
     /// prefix to be told apart from `ah`..`bh`.
+    #[inline]
     pub const fn byte_needs_rex(self) -> bool {
         self.0 >= 4 && self.0 < 8
     }
@@ -46,6 +50,7 @@ impl Gpr {
     };
 
     /// The assembler name of this register at width `size` (`"eax"`, `"r9b"`, ...).
+    #[inline]
     pub const fn name(self, size: Size) -> &'static str {
         const N64: [&str; 16] = [
             "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11",
@@ -120,11 +125,13 @@ pub struct Xmm(u8);
 
 impl Xmm {
     /// The register with hardware number `enc`, or `None` when `enc >= 16`.
+    #[inline]
     pub const fn new(enc: u8) -> Option<Xmm> {
         if enc < 16 { Some(Xmm(enc)) } else { None }
     }
 
     /// The hardware number, 0..=15.
+    #[inline]
     pub const fn enc(self) -> u8 {
         self.0
     }
@@ -190,6 +197,7 @@ pub enum Size {
 
 impl Size {
     /// The width in bytes.
+    #[inline]
     pub const fn bytes(self) -> u32 {
         match self {
             Size::S8 => 1,
@@ -200,6 +208,7 @@ impl Size {
     }
 
     /// The width in bits.
+    #[inline]
     pub const fn bits(self) -> u32 {
         self.bytes() * 8
     }
