@@ -9,6 +9,8 @@ use kiln_codegen_baseline::{
 };
 use kiln_spec_harness::Suite;
 
+mod common;
+
 #[test]
 fn every_spec_module_compiles_or_is_unsupported() {
     let Some(suite) = Suite::locate() else {
@@ -39,18 +41,7 @@ fn every_spec_module_compiles_or_is_unsupported() {
                     Ok(f) => {
                         ok += 1;
                         let len = f.code.len() as u32;
-                        assert!(
-                            f.trap_sites
-                                .windows(2)
-                                .all(|w| w[0].pc_offset < w[1].pc_offset)
-                        );
-                        assert!(
-                            f.source_positions
-                                .windows(2)
-                                .all(|w| w[0].pc_offset < w[1].pc_offset)
-                        );
-                        assert!(f.trap_sites.iter().all(|t| t.pc_offset < len));
-                        assert!(f.relocations.iter().all(|r| r.offset + 4 <= len));
+                        common::check_invariants(&f);
                         assert_eq!(f.debug_side_table.is_some(), opts.debug.is_some());
                         if let Some(bytes) = &f.debug_side_table {
                             let t = DebugSideTable::decode(bytes).unwrap();

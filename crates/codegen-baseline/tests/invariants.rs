@@ -23,24 +23,6 @@ const MIXED: &str = r#"(module
     (if (i32.eqz (local.get 0)) (then unreachable))
     (i32.load8_u offset=3 (local.get 0))))"#;
 
-fn check_invariants(f: &CompiledFunction) {
-    let len = f.code.len() as u32;
-    assert!(
-        f.trap_sites
-            .windows(2)
-            .all(|w| w[0].pc_offset < w[1].pc_offset)
-    );
-    assert!(
-        f.source_positions
-            .windows(2)
-            .all(|w| w[0].pc_offset < w[1].pc_offset)
-    );
-    assert!(f.trap_sites.iter().all(|t| t.pc_offset < len));
-    assert!(f.source_positions.iter().all(|p| p.pc_offset < len));
-    assert!(f.relocations.iter().all(|r| r.offset + 4 <= len));
-    assert_eq!(f.frame_size % 16, 0);
-}
-
 /// The instruction at each trap site: `ud2` for out-of-line traps, a memory access for
 /// memory traps.
 fn check_trap_instructions(f: &CompiledFunction) {

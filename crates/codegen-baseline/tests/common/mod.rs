@@ -430,3 +430,23 @@ impl Instance {
         }
     }
 }
+
+/// Checks the tables of a compiled function against its code: trap sites and source
+/// positions strictly increasing and inside the code, relocations inside it, an aligned frame.
+pub fn check_invariants(f: &CompiledFunction) {
+    let len = f.code.len() as u32;
+    assert!(
+        f.trap_sites
+            .windows(2)
+            .all(|w| w[0].pc_offset < w[1].pc_offset)
+    );
+    assert!(
+        f.source_positions
+            .windows(2)
+            .all(|w| w[0].pc_offset < w[1].pc_offset)
+    );
+    assert!(f.trap_sites.iter().all(|t| t.pc_offset < len));
+    assert!(f.source_positions.iter().all(|p| p.pc_offset < len));
+    assert!(f.relocations.iter().all(|r| r.offset + 4 <= len));
+    assert_eq!(f.frame_size % 16, 0);
+}
