@@ -24,12 +24,9 @@ use kiln_assembler_x64::{
     AluOp, Assembler, BitOp, Cond, FloatSize, Gpr, Label, Mem, R11, RAX, RBP, RCX, RDI, RDX, RSI,
     RSP, RoundMode, Scale, ShiftOp, Size, SseOp, UnaryOp, Xmm,
 };
-use kiln_decoder::{FuncType, Module};
+use kiln_decoder::{FuncType, Module, Reader};
 use smallvec::SmallVec;
-use wasmparser::{
-    BinaryReader, BlockType, BrTable, FunctionBody, MemArg, OperatorsReader,
-    OperatorsReaderAllocations,
-};
+use wasmparser::{BinaryReader, BlockType, BrTable, FunctionBody, MemArg, ValType};
 
 /// An out-of-line path emitted after the body.
 #[derive(Debug)]
@@ -137,7 +134,6 @@ struct Scratch {
     source_positions: Vec<SourcePosition>,
     local_kinds: Vec<Kind>,
     br_table_labels: Vec<Option<Label>>,
-    reader_allocs: OperatorsReaderAllocations,
 }
 
 /// Declared (non-parameter) locals up to this many start as constant zeros; beyond it, all
@@ -191,8 +187,6 @@ pub(crate) struct FuncCompiler<'a> {
     br_table_labels: Vec<Option<Label>>,
     /// The kind of each local (kept for its allocation).
     local_kinds: Vec<Kind>,
-    /// The operator reader's frame stack (kept for its allocation).
-    reader_allocs: OperatorsReaderAllocations,
 }
 
 impl<'a> FuncCompiler<'a> {
@@ -248,7 +242,6 @@ impl<'a> FuncCompiler<'a> {
             spare_states: scratch.spare_states,
             br_table_labels: scratch.br_table_labels,
             local_kinds: scratch.local_kinds,
-            reader_allocs: scratch.reader_allocs,
         })
     }
 
@@ -283,12 +276,15 @@ impl<'a> FuncCompiler<'a> {
         self.stack.values.reserve(local_kinds.len() + 16);
         self.prologue(&ty, &local_kinds)?;
         self.local_kinds = local_kinds;
-        let mut ops = OperatorsReader::new_with_allocs(
-            locals.into_binary_reader_for_operators(),
-            std::mem::take(&mut self.reader_allocs),
-        );
-        while !ops.eof() {
-            self.offset = ops.original_position() as u32;
+        let code_start = locals
+            .into_binary_reader_for_operators()
+            .original_position() as usize;
+        let mut reader = Reader {
+            bytes: &wire[..range.end],
+            pos: code_start,
+        };
+        while !reader.at_end() {
+            self.offset = reader.pos as u32;
             if self.reachable {
                 if self.debug.is_some() {
                     self.debug_boundary()?;
@@ -302,9 +298,8 @@ impl<'a> FuncCompiler<'a> {
                     self.debug_check(EntryKind::Break)?;
                 }
             }
-            ops.visit_operator(&mut self)??;
+            self.operator(&mut reader)?;
         }
-        self.reader_allocs = ops.into_allocations();
         self.finish()
     }
 
@@ -734,7 +729,6 @@ impl<'a> FuncCompiler<'a> {
                     source_positions: self.source_positions,
                     local_kinds: self.local_kinds,
                     br_table_labels: self.br_table_labels,
-                    reader_allocs: self.reader_allocs,
                 }))
             });
         }

@@ -51,6 +51,7 @@ pub use module::{
     ExternKind, Function, Global, Import, ImportType, Module, Table,
 };
 pub use names::Names;
+pub use reader::Reader;
 pub use streaming::{StreamingDecoder, StreamingProcessor};
 
 /// Types from wasmparser that appear in [`Module`], re-exported so users need not depend on

@@ -1,11 +1,12 @@
-//! A cursor over bytes with the LEB128 reads of the binary format, for the decoder's own fast
-//! paths. Every read returns `None` on anything but a well-formed encoding; callers then leave
-//! the input to wasmparser, which reports the exact error.
+//! A cursor over bytes with the LEB128 reads of the binary format, for the fast paths of the
+//! decoder and the baseline compiler. Every read returns `None` on anything but a well-formed
+//! encoding; callers then leave the input to wasmparser, which reports the exact error.
 
 /// A cursor over bytes. LEB128 reads accept exactly the encodings the
 /// specification allows (at most `ceil(bits / 7)` bytes, unused bits of the last byte equal
 /// to the sign, or zero for unsigned).
-pub(crate) struct Reader<'a> {
+#[derive(Debug)]
+pub struct Reader<'a> {
     /// The bytes read.
     pub bytes: &'a [u8],
     /// The index of the next byte.
@@ -36,6 +37,22 @@ impl<'a> Reader<'a> {
         let b = *self.bytes.get(self.pos)?;
         self.pos += 1;
         Some(b)
+    }
+
+    /// A little-endian `u32` of four bytes (the bits of an `f32.const`).
+    #[inline(always)]
+    pub fn fixed_u32(&mut self) -> Option<u32> {
+        let bytes = self.bytes.get(self.pos..self.pos + 4)?;
+        self.pos += 4;
+        Some(u32::from_le_bytes(bytes.try_into().ok()?))
+    }
+
+    /// A little-endian `u64` of eight bytes (the bits of an `f64.const`).
+    #[inline(always)]
+    pub fn fixed_u64(&mut self) -> Option<u64> {
+        let bytes = self.bytes.get(self.pos..self.pos + 8)?;
+        self.pos += 8;
+        Some(u64::from_le_bytes(bytes.try_into().ok()?))
     }
 
     /// An unsigned LEB128 `u32`.
