@@ -205,47 +205,62 @@ pub fn transfer(
     // Below the base, an entry already where the target wants it (the same register, its
     // own slot, or the same constant) needs no move: the common case, and every local in
     // its slot in both states.
-    let below = source
-        .off_slot
-        .iter_union(&target.off_slot)
-        .chain(source.num_locals()..base)
-        .map(|pos| (pos, values[pos]))
-        .filter(|&(pos, v)| v.loc != target.values[pos].loc);
-    let results = (base..target.values.len()).map(|pos| (pos, values[top + pos - base]));
-    for (pos, v) in below.chain(results) {
-        let t = target.values[pos];
-        let src = match v.loc {
-            Loc::Reg(r) => Src::Reg(r),
-            Loc::Stack => Src::Mem(frame::slot(pos)),
-            Loc::Const(c) => Src::Const(c),
-        };
-        let dst = match t.loc {
-            Loc::Reg(r) => Dst::Reg(r),
-            Loc::Stack => Dst::Mem(frame::slot(pos)),
-            Loc::Const(c) => {
-                if v.loc != Loc::Const(c) {
-                    return Err(CompileError::Internal(format!(
-                        "merge expects constant {c} at position {pos}, found {:?}",
-                        v.loc
-                    )));
-                }
-                continue;
-            }
-        };
-        let noop = match (dst, src) {
-            (Dst::Reg(d), Src::Reg(s)) => d == s,
-            (Dst::Mem(d), Src::Mem(s)) => d == s,
-            _ => false,
-        };
-        if !noop {
-            moves.push(Move {
-                dst,
-                src,
-                kind: t.kind,
-            });
+    for pos in source.off_slot.iter_union(&target.off_slot) {
+        if values[pos].loc != target.values[pos].loc {
+            push_move(&mut moves, pos, values[pos], target.values[pos])?;
         }
     }
+    for pos in source.num_locals()..base {
+        if values[pos].loc != target.values[pos].loc {
+            push_move(&mut moves, pos, values[pos], target.values[pos])?;
+        }
+    }
+    for pos in base..target.values.len() {
+        push_move(
+            &mut moves,
+            pos,
+            values[top + pos - base],
+            target.values[pos],
+        )?;
+    }
     masm::execute(asm, &moves)
+}
+
+/// Adds the move of `v` (the value at `pos`) to `t` (where the target state wants it), if
+/// it is not already there.
+#[inline]
+fn push_move(moves: &mut SmallVec<[Move; 16]>, pos: usize, v: Value, t: Value) -> Result<()> {
+    let src = match v.loc {
+        Loc::Reg(r) => Src::Reg(r),
+        Loc::Stack => Src::Mem(frame::slot(pos)),
+        Loc::Const(c) => Src::Const(c),
+    };
+    let dst = match t.loc {
+        Loc::Reg(r) => Dst::Reg(r),
+        Loc::Stack => Dst::Mem(frame::slot(pos)),
+        Loc::Const(c) => {
+            if v.loc != Loc::Const(c) {
+                return Err(CompileError::Internal(format!(
+                    "merge expects constant {c} at position {pos}, found {:?}",
+                    v.loc
+                )));
+            }
+            return Ok(());
+        }
+    };
+    let noop = match (dst, src) {
+        (Dst::Reg(d), Src::Reg(s)) => d == s,
+        (Dst::Mem(d), Src::Mem(s)) => d == s,
+        _ => false,
+    };
+    if !noop {
+        moves.push(Move {
+            dst,
+            src,
+            kind: t.kind,
+        });
+    }
+    Ok(())
 }
 
 /// Whether [`transfer`] from `source` to `target` would emit nothing. Costs as [`transfer`].
@@ -253,12 +268,23 @@ pub fn is_noop(source: &ValueStack, target: &State, base: usize) -> bool {
     let values = &source.values;
     let arity = target.values.len() - base;
     let top = values.len() - arity;
-    (top == base || values[top..].iter().all(|v| v.loc != Loc::Stack))
-        && source
-            .off_slot
-            .iter_union(&target.off_slot)
-            .chain(source.num_locals()..base)
-            .all(|pos| values[pos].loc == target.values[pos].loc)
-        && (base..target.values.len())
-            .all(|pos| values[top + pos - base].loc == target.values[pos].loc)
+    if top != base && values[top..].iter().any(|v| v.loc == Loc::Stack) {
+        return false;
+    }
+    for pos in source.off_slot.iter_union(&target.off_slot) {
+        if values[pos].loc != target.values[pos].loc {
+            return false;
+        }
+    }
+    for pos in source.num_locals()..base {
+        if values[pos].loc != target.values[pos].loc {
+            return false;
+        }
+    }
+    for pos in base..target.values.len() {
+        if values[top + pos - base].loc != target.values[pos].loc {
+            return false;
+        }
+    }
+    true
 }

@@ -127,29 +127,51 @@ impl LocalSet {
     }
 
     /// The locals in the set, in increasing order.
-    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        bits(self.words.iter().copied())
+    pub fn iter(&self) -> LocalBits<'_> {
+        self.iter_union(self)
     }
 
     /// The locals in this set or in `other` (sized alike), in increasing order.
-    pub fn iter_union<'a>(&'a self, other: &'a LocalSet) -> impl Iterator<Item = usize> + 'a {
+    pub fn iter_union<'a>(&'a self, other: &'a LocalSet) -> LocalBits<'a> {
         debug_assert_eq!(self.num_locals, other.num_locals);
-        bits(self.words.iter().zip(&other.words).map(|(a, b)| a | b))
+        LocalBits {
+            a: &self.words,
+            b: &other.words,
+            next_word: 0,
+            base: 0,
+            word: 0,
+        }
     }
 }
 
-/// The positions of the set bits of `words` (64 per word), in increasing order.
-fn bits(words: impl Iterator<Item = u64>) -> impl Iterator<Item = usize> {
-    words.enumerate().flat_map(|(w, mut word)| {
-        std::iter::from_fn(move || {
-            if word == 0 {
-                return None;
-            }
-            let bit = word.trailing_zeros() as usize;
-            word &= word - 1;
-            Some(w * 64 + bit)
-        })
-    })
+/// The members of one [`LocalSet`] or of the union of two, in increasing order. A plain loop
+/// over the words: merges iterate such sets for every branch.
+#[derive(Debug)]
+pub struct LocalBits<'a> {
+    a: &'a [u64],
+    b: &'a [u64],
+    /// The next word to load, and the first local of the loaded one.
+    next_word: usize,
+    base: usize,
+    /// The loaded word's members not yet returned.
+    word: u64,
+}
+
+impl Iterator for LocalBits<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        while self.word == 0 {
+            let w = self.next_word;
+            self.word = self.a.get(w)? | self.b[w];
+            self.base = w * 64;
+            self.next_word = w + 1;
+        }
+        let bit = self.word.trailing_zeros() as usize;
+        self.word &= self.word - 1;
+        Some(self.base + bit)
+    }
 }
 
 /// A saved value-stack state (a merge state, the entry state of an `else` arm): the entries,
