@@ -210,18 +210,18 @@ pub fn transfer(
             push_move(&mut moves, pos, values[pos], target.values[pos])?;
         }
     }
-    for pos in source.num_locals()..base {
-        if values[pos].loc != target.values[pos].loc {
-            push_move(&mut moves, pos, values[pos], target.values[pos])?;
+    let n = source.num_locals();
+    for (i, (&v, &t)) in values[n..base]
+        .iter()
+        .zip(&target.values[n..base])
+        .enumerate()
+    {
+        if v.loc != t.loc {
+            push_move(&mut moves, n + i, v, t)?;
         }
     }
-    for pos in base..target.values.len() {
-        push_move(
-            &mut moves,
-            pos,
-            values[top + pos - base],
-            target.values[pos],
-        )?;
+    for (i, (&v, &t)) in values[top..].iter().zip(&target.values[base..]).enumerate() {
+        push_move(&mut moves, base + i, v, t)?;
     }
     masm::execute(asm, &moves)
 }
@@ -276,15 +276,11 @@ pub fn is_noop(source: &ValueStack, target: &State, base: usize) -> bool {
             return false;
         }
     }
-    for pos in source.num_locals()..base {
-        if values[pos].loc != target.values[pos].loc {
-            return false;
-        }
-    }
-    for pos in base..target.values.len() {
-        if values[top + pos - base].loc != target.values[pos].loc {
-            return false;
-        }
-    }
-    true
+    let n = source.num_locals();
+    let same = |(v, t): (&Value, &Value)| v.loc == t.loc;
+    values[n..base]
+        .iter()
+        .zip(&target.values[n..base])
+        .all(same)
+        && values[top..].iter().zip(&target.values[base..]).all(same)
 }
