@@ -146,8 +146,9 @@ const ZERO_SLOTS_UNROLLED: usize = 8;
 const SCRATCH_CODE_LIMIT: usize = 64 << 20;
 /// State vectors with room for more values than this are freed rather than kept.
 const SCRATCH_STATE_LIMIT: usize = 4096;
-/// At most this many spare state vectors are kept.
-const SCRATCH_STATES_LIMIT: usize = 64;
+/// At most this many spare state vectors are kept from one function to the next (a function
+/// compiled from a `switch` holds a merge state per case at once).
+const SCRATCH_STATES_LIMIT: usize = 1024;
 
 thread_local! {
     static THREAD_SCRATCH: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
@@ -710,7 +711,6 @@ impl<'a> FuncCompiler<'a> {
             debug_side_table: self.debug.map(|d| d.table.finish()),
         };
         let mut spare_states = self.spare_states;
-        spare_states.retain(|s| s.values.capacity() <= SCRATCH_STATE_LIMIT);
         spare_states.truncate(SCRATCH_STATES_LIMIT);
         let mut values = self.stack.values;
         if values.capacity() > SCRATCH_STATE_LIMIT {

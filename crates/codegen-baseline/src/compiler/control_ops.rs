@@ -97,8 +97,10 @@ impl FuncCompiler<'_> {
 
     /// Keeps `state`'s allocations for [`Self::spare_state`].
     fn recycle_state(&mut self, mut state: State) {
-        state.clear();
-        self.spare_states.push(state);
+        if state.values.capacity() <= SCRATCH_STATE_LIMIT {
+            state.clear();
+            self.spare_states.push(state);
+        }
     }
 
     /// Makes sure control frame `c` has a merge state, taking it from the current state.
