@@ -90,6 +90,14 @@ impl<'a> Reader<'a> {
         if first < 0x80 {
             return Some(i64::from(((first << 1) as i8) >> 1));
         }
+        // Two bytes (14 bits) are always within the `bits` allowed.
+        if let Some(&second) = self.bytes.get(self.pos)
+            && second < 0x80
+        {
+            self.pos += 1;
+            let value = i64::from(first & 0x7f) | i64::from(second) << 7;
+            return Some(value << 50 >> 50);
+        }
         self.pos -= 1;
         self.signed_long(bits)
     }
@@ -117,5 +125,46 @@ impl<'a> Reader<'a> {
                 return Some(result);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reader;
+
+    /// Every one- and two-byte signed LEB128 decodes to its value, whatever the width.
+    #[test]
+    fn short_signed_encodings_decode_for_both_widths() {
+        for first in 0..=0xffu8 {
+            for second in 0..0x80u8 {
+                let bytes = [first, second];
+                let (value, len) = if first < 0x80 {
+                    (i64::from(((first << 1) as i8) >> 1), 1)
+                } else {
+                    let v = i64::from(first & 0x7f) | i64::from(second) << 7;
+                    (if v & 0x2000 != 0 { v - 0x4000 } else { v }, 2)
+                };
+                for bits in [32, 64] {
+                    let mut r = Reader::new(&bytes);
+                    assert_eq!(r.signed(bits), Some(value), "{bytes:02x?} as s{bits}");
+                    assert_eq!(r.pos, len);
+                }
+            }
+        }
+    }
+
+    /// Longer encodings take the general path, which keeps the width's limits.
+    #[test]
+    fn long_signed_encodings_keep_the_width_limits() {
+        let mut r = Reader::new(&[0x80, 0x80, 0x80, 0x80, 0x78]);
+        assert_eq!(r.signed(32), Some(i64::from(i32::MIN)));
+        let mut r = Reader::new(&[0x80, 0x80, 0x80, 0x80, 0x08]);
+        assert_eq!(r.signed(32), None, "bits beyond 32 that are not the sign");
+        let mut r = Reader::new(&[0xff, 0xff, 0xff, 0xff, 0x07]);
+        assert_eq!(r.signed(32), Some(i64::from(i32::MAX)));
+        let mut r = Reader::new(&[0x80, 0x80, 0x80]);
+        assert_eq!(r.signed(64), None, "truncated");
+        let mut r = Reader::new(&[0x80, 0x80, 0x01]);
+        assert_eq!(r.signed(64), Some(1 << 14));
     }
 }
