@@ -14,11 +14,11 @@ use crate::frame::{self, CALL_TARGET, RET_AREA_PTR, SAVED_RBX};
 use crate::masm::{self, Dst, Move, Src, float_size, int_size};
 use crate::regalloc::{Reg, RegClass, RegSet, SCRATCH, SCRATCH_XMM, VMCTX};
 use crate::value_stack::{Kind, Loc, LocalSet, State, Value, ValueStack};
-use crate::{BoundsChecks, CompileOptions, DebugOptions};
+use crate::{BoundsChecks, CompileEnv, CompileOptions, DebugOptions};
 use kiln_abi::calling_convention::INT_ARG_REGS;
 use kiln_abi::{
     BuiltinId, CallLayout, CompiledFunction, Location, Place, Relocation, RelocationTarget,
-    SourcePosition, TrapCode, TrapSite, VMContextLayout, call_layout,
+    SourcePosition, TrapCode, TrapSite, VMContextLayout,
 };
 use kiln_assembler_x64::{
     AluOp, Assembler, BitOp, Cond, FloatSize, Gpr, Label, Mem, R11, RAX, RBP, RCX, RDI, RDX, RSI,
@@ -167,7 +167,10 @@ pub(crate) struct FuncCompiler<'a> {
     reachable: bool,
     dead_depth: u32,
     offset: u32,
-    sig: CallLayout,
+    /// The function's own call layout.
+    sig: &'a CallLayout,
+    /// The call layout of each function type, by type index.
+    call_layouts: &'a [Option<CallLayout>],
     results: SmallVec<[Kind; 4]>,
     relocations: Vec<Relocation>,
     trap_sites: Vec<TrapSite>,
@@ -192,11 +195,11 @@ pub(crate) struct FuncCompiler<'a> {
 
 impl<'a> FuncCompiler<'a> {
     pub(crate) fn new(
-        module: &'a Module,
-        layout: &'a VMContextLayout,
+        env: &'a CompileEnv<'a>,
         opts: &'a CompileOptions,
         func_index: u32,
     ) -> Result<FuncCompiler<'a>> {
+        let (module, layout) = (env.module, &env.layout);
         let f = module
             .functions
             .get(func_index as usize)
@@ -230,7 +233,10 @@ impl<'a> FuncCompiler<'a> {
             reachable: true,
             dead_depth: 0,
             offset,
-            sig: call_layout(ty.params(), ty.results()),
+            sig: env.call_layouts[f.type_index as usize]
+                .as_ref()
+                .expect("validated: a function's type is a function type"),
+            call_layouts: &env.call_layouts,
             results,
             relocations: scratch.relocations,
             trap_sites: scratch.trap_sites,

@@ -43,7 +43,7 @@ pub use error::CompileError;
 pub use kiln_abi::BoundsChecks;
 pub use kiln_assembler_x64::CpuFeatures;
 
-use kiln_abi::{CompiledFunction, VMContextLayout};
+use kiln_abi::{CallLayout, CompiledFunction, VMContextLayout, call_layout};
 use kiln_decoder::Module;
 
 /// Options of one compilation.
@@ -132,14 +132,24 @@ impl Default for CompileOptions {
 pub struct CompileEnv<'m> {
     module: &'m Module,
     layout: VMContextLayout,
+    /// The call layout of each function type, by type index (`None` for other types).
+    call_layouts: Vec<Option<CallLayout>>,
 }
 
 impl<'m> CompileEnv<'m> {
-    /// The environment for `module`. Cost: O(module index spaces), once.
+    /// The environment for `module`. Cost: O(module index spaces and types), once.
     pub fn new(module: &'m Module) -> CompileEnv<'m> {
+        let call_layouts = (0..module.types.len() as u32)
+            .map(|i| {
+                module
+                    .func_type(i)
+                    .map(|t| call_layout(t.params(), t.results()))
+            })
+            .collect();
         CompileEnv {
             module,
             layout: VMContextLayout::new(module),
+            call_layouts,
         }
     }
 
@@ -155,7 +165,7 @@ impl<'m> CompileEnv<'m> {
         func_index: u32,
         options: &CompileOptions,
     ) -> Result<CompiledFunction, CompileError> {
-        compiler::FuncCompiler::new(self.module, &self.layout, options, func_index)?.compile()
+        compiler::FuncCompiler::new(self, options, func_index)?.compile()
     }
 }
 

@@ -147,26 +147,20 @@ pub struct Move {
 /// destinations are no longer sources of anything). Only `xmm15` is used as scratch, so a
 /// memory destination may be addressed through `r11`.
 pub fn execute(asm: &mut Assembler, moves: &[Move]) -> Result<()> {
+    let mut pending: SmallVec<[(Reg, Reg); 16]> = SmallVec::new();
     for m in moves {
-        if let Dst::Mem(dst) = m.dst {
-            match m.src {
-                Src::Reg(r) => store(asm, m.kind, dst, r),
-                Src::Mem(src) => {
-                    if src != dst {
-                        copy_mem(asm, dst, src)
-                    }
+        match (m.dst, m.src) {
+            (Dst::Mem(dst), Src::Reg(r)) => store(asm, m.kind, dst, r),
+            (Dst::Mem(dst), Src::Mem(src)) => {
+                if src != dst {
+                    copy_mem(asm, dst, src)
                 }
-                Src::Const(bits) => store_const(asm, m.kind, dst, bits),
             }
+            (Dst::Mem(dst), Src::Const(bits)) => store_const(asm, m.kind, dst, bits),
+            (Dst::Reg(d), Src::Reg(s)) if d != s => pending.push((d, s)),
+            (Dst::Reg(_), _) => {}
         }
     }
-    let mut pending: SmallVec<[(Reg, Reg); 16]> = moves
-        .iter()
-        .filter_map(|m| match (m.dst, m.src) {
-            (Dst::Reg(d), Src::Reg(s)) if d != s => Some((d, s)),
-            _ => None,
-        })
-        .collect();
     while !pending.is_empty() {
         let ready = pending
             .iter()

@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl FuncCompiler<'_> {
+impl<'a> FuncCompiler<'a> {
     /// Pops the top `n` values (with their positions), keeping their register uses.
     fn take_args(&mut self, n: usize) -> SmallVec<[(Value, usize); 8]> {
         let len = self.stack.len();
@@ -21,11 +21,51 @@ impl FuncCompiler<'_> {
         }
     }
 
-    pub(super) fn call(&mut self, callee: Callee, ty: &FuncType) -> Result<()> {
+    /// The function type with index `type_index`.
+    fn func_type_at(&self, type_index: u32) -> Result<&'a FuncType> {
+        self.module
+            .func_type(type_index)
+            .ok_or_else(|| CompileError::Malformed {
+                message: format!("type {type_index} is not a function type"),
+                offset: self.offset,
+            })
+    }
+
+    /// A call to `callee`, whose function type has index `type_index`.
+    pub(super) fn call(&mut self, callee: Callee, type_index: u32) -> Result<()> {
+        let ty = self.func_type_at(type_index)?;
         let results = kinds(ty.results(), self.offset)?;
         check_kinds(ty.params(), self.offset)?;
-        let layout = call_layout(ty.params(), ty.results());
-        let args = self.take_args(ty.params().len());
+        let layouts = self.call_layouts;
+        let layout = layouts[type_index as usize]
+            .as_ref()
+            .expect("every function type has a layout");
+        // The moves of the arguments, taken off the stack: their locations stay valid while
+        // the rest of the stack is spilled (spilling only stores), and nothing allocates a
+        // register before the moves are emitted, so their register uses can end now.
+        let first = self.stack.len() - ty.params().len();
+        let mut moves: SmallVec<[Move; 8]> = SmallVec::new();
+        for (i, (&v, loc)) in self.stack.values[first..]
+            .iter()
+            .zip(&layout.params)
+            .enumerate()
+        {
+            let dst = match *loc {
+                Location::Gpr(g) => Dst::Reg(gpr(Gpr::new(g).expect("register"))),
+                Location::Xmm(x) => Dst::Reg(Reg::Xmm(Xmm::new(x).expect("register"))),
+                Location::Stack(off) => Dst::Mem(Mem::base(RSP, off as i32)),
+                Location::RetArea(_) => unreachable!("arguments never use the return area"),
+            };
+            moves.push(Move {
+                dst,
+                src: v.src(first + i),
+                kind: v.kind,
+            });
+            if let Loc::Reg(r) = v.loc {
+                self.stack.regs.release(r);
+            }
+        }
+        self.stack.values.truncate(first);
         // Every cached register is caller-saved.
         self.stack.spill_all(&mut self.asm);
         let extra = layout.stack_args_size + layout.ret_area_size;
@@ -35,22 +75,7 @@ impl FuncCompiler<'_> {
         if extra > 0 {
             self.asm.alu_ri(AluOp::Sub, Size::S64, RSP, extra);
         }
-        let moves: SmallVec<[Move; 8]> = args
-            .iter()
-            .zip(&layout.params)
-            .map(|(&(v, pos), loc)| Move {
-                dst: match *loc {
-                    Location::Gpr(g) => Dst::Reg(gpr(Gpr::new(g).expect("register"))),
-                    Location::Xmm(x) => Dst::Reg(Reg::Xmm(Xmm::new(x).expect("register"))),
-                    Location::Stack(off) => Dst::Mem(Mem::base(RSP, off as i32)),
-                    Location::RetArea(_) => unreachable!("arguments never use the return area"),
-                },
-                src: v.src(pos),
-                kind: v.kind,
-            })
-            .collect();
         masm::execute(&mut self.asm, &moves)?;
-        self.release_args(&args);
         if let Some(Location::Gpr(g)) = layout.ret_area_pointer {
             let ptr = Mem::base(RSP, layout.stack_args_size as i32);
             self.asm.lea(Size::S64, Gpr::new(g).expect("register"), ptr);
@@ -119,14 +144,7 @@ impl FuncCompiler<'_> {
     }
 
     pub(super) fn visit_call_indirect(&mut self, type_index: u32, table: u32) -> Result<()> {
-        let ty = self
-            .module
-            .func_type(type_index)
-            .ok_or_else(|| CompileError::Malformed {
-                message: format!("type {type_index} is not a function type"),
-                offset: self.offset,
-            })?
-            .clone();
+        self.func_type_at(type_index)?;
         match self.module.tables.get(table as usize) {
             Some(t) if !t.ty.table64 && !t.ty.shared => {}
             _ => {
@@ -151,7 +169,7 @@ impl FuncCompiler<'_> {
         self.asm.jcc(Cond::Ne, bad);
         self.asm.mov_mr(Size::S64, CALL_TARGET, i);
         self.stack.regs.release(idx);
-        self.call(Callee::Indirect, &ty)
+        self.call(Callee::Indirect, type_index)
     }
 
     /// Calls builtin `id` with `imms` then the top `nvals` values as its operands, pushing

@@ -95,7 +95,7 @@ macro_rules! compile_operator {
         } else {
             Callee::Local($function_index)
         };
-        $s.call(callee, module.function_type($function_index))
+        $s.call(callee, module.functions[$function_index as usize].type_index)
     }};
     ($s:ident, CallIndirect $type_index:ident $table_index:ident) => { $s.visit_call_indirect($type_index, $table_index) };
     ($s:ident, Drop) => {{
