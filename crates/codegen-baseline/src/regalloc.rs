@@ -130,6 +130,16 @@ impl RegSet {
         self.0 == 0
     }
 
+    /// The registers of the set in allocation order.
+    pub fn iter(self) -> impl Iterator<Item = Reg> {
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            let first = RegSet(bits).first()?;
+            bits &= bits - 1;
+            Some(first)
+        })
+    }
+
     /// The first register of the set in allocation order (allocation order is increasing
     /// [`Reg::index`] within each file), if any.
     pub fn first(self) -> Option<Reg> {
@@ -232,6 +242,7 @@ mod tests {
             }
             let expected: Vec<Reg> = RegCache::candidates(class).collect();
             assert_eq!(order, expected);
+            assert_eq!(RegSet::allocatable(class).iter().collect::<Vec<_>>(), expected);
             assert_eq!(RegSet::allocatable(class).len() as usize, expected.len());
         }
         let mut cache = RegCache::default();

@@ -527,10 +527,10 @@ impl ValueStack {
             }
         }
         let mut victim: Option<(usize, Reg)> = None;
-        for r in RegCache::candidates(class) {
+        for r in exclude.free_of(class).iter() {
             let k = r.index();
             let count = users[k] + self.local_users.counts[k];
-            if count == 0 || exclude.contains(r) || count != self.regs.uses(r) {
+            if count == 0 || count != self.regs.uses(r) {
                 continue;
             }
             let pos = self.local_users.iter(k).min().unwrap_or(deepest[k]);
