@@ -464,26 +464,25 @@ impl ValueStack {
     }
 
     /// Spills every entry held in a register (before calls: all cached registers are
-    /// caller-saved), in position order. Cost: the locals in registers plus the operands.
+    /// caller-saved), in position order. Cost: the locals off their slots plus the operands.
     pub fn spill_all(&mut self, asm: &mut Assembler) {
         if !self.regs.any_used() {
             return;
         }
-        let mut locals: SmallVec<[u32; 16]> = SmallVec::new();
-        for k in 0..32 {
-            if self.local_users.counts[k] != 0 {
-                locals.extend(self.local_users.iter(k).map(|i| i as u32));
-            }
-        }
-        locals.sort_unstable();
-        for i in locals {
-            let i = i as usize;
-            let v = self.values[i];
-            if let Loc::Reg(r) = v.loc {
-                masm::store(asm, v.kind, frame::slot(i), r);
-                self.regs.release(r);
-                self.values[i].loc = Loc::Stack;
-                self.off_slot.set(i, false);
+        // The locals in registers, in increasing order: the off-slot set's members, word by
+        // word (the set is updated as they move to their slots).
+        for w in 0..self.off_slot.words.len() {
+            let mut word = self.off_slot.words[w];
+            while word != 0 {
+                let i = w * 64 + word.trailing_zeros() as usize;
+                word &= word - 1;
+                let v = self.values[i];
+                if let Loc::Reg(r) = v.loc {
+                    masm::store(asm, v.kind, frame::slot(i), r);
+                    self.regs.release(r);
+                    self.values[i].loc = Loc::Stack;
+                    self.off_slot.words[w] &= !(1 << (i % 64));
+                }
             }
         }
         // Every local left its register: empty the lists at once instead of unlinking
