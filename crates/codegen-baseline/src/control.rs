@@ -162,8 +162,9 @@ pub fn merge_target(
         };
         target.values.push(Value { kind: v.kind, loc });
     }
-    // Constant results (and loop locals): a register nobody in the merge state uses, if any.
-    for i in pending_consts.into_iter().chain(const_locals) {
+    // Constant results, then constant locals (while enough stay free): a register nobody in
+    // the merge state uses, if any.
+    for &i in pending_consts.iter().chain(&const_locals) {
         let free = used.free_of(target.values[i].kind.class());
         if i < base && free.len() as usize <= KEEP_FREE_REGS {
             continue;
