@@ -538,11 +538,35 @@ impl Assembler {
     /// `mov dst, [mem]`: a load of `size` (8/16-bit loads merge into the register; prefer
     /// [`Assembler::movzx_rm`]).
     pub fn mov_rm(&mut self, size: Size, dst: Gpr, src: Mem) {
+        if let (Size::S32 | Size::S64, Addr::Base { base, index: None }) = (size, src.addr) {
+            let w = size == Size::S64;
+            encoding::emit_base_mem(
+                &mut self.buf,
+                inst::MOV_RM.op,
+                w,
+                dst.enc(),
+                base.enc(),
+                src.disp,
+            );
+            return;
+        }
         self.int(inst::MOV_RM, size, Some(dst), Rm::Mem(src), Imm::None);
     }
 
     /// `mov [mem], src`: a store of 8, 16, 32 or 64 bits.
     pub fn mov_mr(&mut self, size: Size, dst: Mem, src: Gpr) {
+        if let (Size::S32 | Size::S64, Addr::Base { base, index: None }) = (size, dst.addr) {
+            let w = size == Size::S64;
+            encoding::emit_base_mem(
+                &mut self.buf,
+                inst::MOV_MR.op,
+                w,
+                src.enc(),
+                base.enc(),
+                dst.disp,
+            );
+            return;
+        }
         self.int(inst::MOV_MR, size, Some(src), Rm::Mem(dst), Imm::None);
     }
 

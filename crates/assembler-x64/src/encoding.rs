@@ -371,6 +371,34 @@ pub(crate) fn emit_fast_mem(
     out.put(&b, n + imm_len);
 }
 
+/// The commonest memory form of all: a primary-map `op` (no prefix) with `REX.W` = `w`,
+/// `reg` in ModRM.reg and `[base + disp]` (no index) as r/m: the loads and stores of frame
+/// slots, `VMContext` fields and linear memory. Encodes as [`emit_fast_mem`] does for the
+/// same operands, with less to decide.
+#[inline(always)]
+pub(crate) fn emit_base_mem(out: &mut CodeBuf, op: u8, w: bool, reg: u8, base: u8, disp: i32) {
+    let low = base & 7;
+    let rex = rex(w, reg, 0, base);
+    let mut b = [0u8; 16];
+    b[0] = rex;
+    let mut n = usize::from(rex != 0x40);
+    // rbp/r13 (low 101) always carry a displacement; mod 00, 01, 10 for 0, 1, 4 bytes.
+    let disp_len: usize = if disp == 0 && low != 5 {
+        0
+    } else if i8::try_from(disp).is_ok() {
+        1
+    } else {
+        4
+    };
+    b[n] = op;
+    b[n + 1] = modrm(((disp_len + 1) >> 1) as u8, reg, low);
+    // rsp/r12 (low 100) as base: a SIB byte with no index.
+    b[n + 2] = 0x24;
+    n += 2 + usize::from(low == 4);
+    b[n..n + 4].copy_from_slice(&disp.to_le_bytes());
+    out.put(&b, n + disp_len);
+}
+
 /// A branch or call with a relative displacement: `[0F] op rel8/rel32` (`opcode` without
 /// prefix, primary map or `0F`), the low `rel_len` (1 or 4) bytes of `rel` last. Returns the
 /// offset of the end of the instruction in `out`. Encodes as [`emit_plain`] does.
@@ -636,6 +664,33 @@ mod tests {
                             emit_fast_mem(&mut fast, enc, reg, base, ix, disp, bits, len);
                             let want = general(enc, reg, Rm::Mem(mem), imm);
                             assert_eq!(fast.into_vec(), want, "{enc:?} {reg} {mem:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The plain `[base + disp]` form against the general encoder: every opcode byte and
+    /// width, every register, base and displacement width.
+    #[test]
+    fn base_mem_encodes_as_general() {
+        for op in [0x89, 0x8B, 0x01, 0x3B, 0x8D] {
+            for w in [false, true] {
+                let enc = Legacy {
+                    opcode: Opcode::primary(op),
+                    opsize16: false,
+                    w,
+                    force_rex: false,
+                };
+                for reg in 0..16 {
+                    for base in 0..16 {
+                        for disp in DISPS {
+                            let mem = Mem::base(Gpr::new(base).unwrap(), disp);
+                            let mut fast = CodeBuf::from_vec(vec![0xAA]);
+                            emit_base_mem(&mut fast, op, w, reg, base, disp);
+                            let want = general(enc, reg, Rm::Mem(mem), Imm::None);
+                            assert_eq!(fast.into_vec(), want, "{op:#x} {w} {reg} {mem:?}");
                         }
                     }
                 }

@@ -242,7 +242,10 @@ mod tests {
             }
             let expected: Vec<Reg> = RegCache::candidates(class).collect();
             assert_eq!(order, expected);
-            assert_eq!(RegSet::allocatable(class).iter().collect::<Vec<_>>(), expected);
+            assert_eq!(
+                RegSet::allocatable(class).iter().collect::<Vec<_>>(),
+                expected
+            );
             assert_eq!(RegSet::allocatable(class).len() as usize, expected.len());
         }
         let mut cache = RegCache::default();
