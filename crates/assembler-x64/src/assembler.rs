@@ -538,36 +538,27 @@ impl Assembler {
     /// `mov dst, [mem]`: a load of `size` (8/16-bit loads merge into the register; prefer
     /// [`Assembler::movzx_rm`]).
     pub fn mov_rm(&mut self, size: Size, dst: Gpr, src: Mem) {
-        if let (Size::S32 | Size::S64, Addr::Base { base, index: None }) = (size, src.addr) {
-            let w = size == Size::S64;
-            encoding::emit_base_mem(
-                &mut self.buf,
-                inst::MOV_RM.op,
-                w,
-                dst.enc(),
-                base.enc(),
-                src.disp,
-            );
-            return;
-        }
-        self.int(inst::MOV_RM, size, Some(dst), Rm::Mem(src), Imm::None);
+        self.int_mem(inst::MOV_RM, size, dst, src);
     }
 
     /// `mov [mem], src`: a store of 8, 16, 32 or 64 bits.
     pub fn mov_mr(&mut self, size: Size, dst: Mem, src: Gpr) {
-        if let (Size::S32 | Size::S64, Addr::Base { base, index: None }) = (size, dst.addr) {
-            let w = size == Size::S64;
-            encoding::emit_base_mem(
-                &mut self.buf,
-                inst::MOV_MR.op,
-                w,
-                src.enc(),
-                base.enc(),
-                dst.disp,
-            );
+        self.int_mem(inst::MOV_MR, size, src, dst);
+    }
+
+    /// [`Assembler::int`] with a register in ModRM.reg and a memory operand: 32/64-bit
+    /// primary-map forms addressing `[base + disp]` (most loads, stores and `lea`s) take a
+    /// shorter encoder.
+    #[inline(always)]
+    fn int_mem(&mut self, form: IntForm, size: Size, reg: Gpr, mem: Mem) {
+        if let (Size::S32 | Size::S64, Addr::Base { base, index: None }, Map::Primary) =
+            (size, mem.addr, form.map)
+        {
+            let (w, reg, base) = (size == Size::S64, reg.enc(), base.enc());
+            encoding::emit_base_mem(&mut self.buf, form.op, w, reg, base, mem.disp);
             return;
         }
-        self.int(inst::MOV_MR, size, Some(src), Rm::Mem(dst), Imm::None);
+        self.int(form, size, Some(reg), Rm::Mem(mem), Imm::None);
     }
 
     /// `mov [mem], imm`: a store of an immediate (64-bit stores sign-extend an imm32).
@@ -702,7 +693,7 @@ impl Assembler {
 
     /// `lea dst, [mem]` (16/32/64-bit). With [`Mem::label`] it materialises a code address.
     pub fn lea(&mut self, size: Size, dst: Gpr, src: Mem) {
-        self.int(inst::LEA, size, Some(dst), Rm::Mem(src), Imm::None);
+        self.int_mem(inst::LEA, size, dst, src);
     }
 
     /// `xchg dst, src`.
@@ -812,12 +803,12 @@ impl Assembler {
 
     /// `op dst, [mem]`.
     pub fn alu_rm(&mut self, op: AluOp, size: Size, dst: Gpr, src: Mem) {
-        self.int(op.rm(), size, Some(dst), Rm::Mem(src), Imm::None);
+        self.int_mem(op.rm(), size, dst, src);
     }
 
     /// `op [mem], src`.
     pub fn alu_mr(&mut self, op: AluOp, size: Size, dst: Mem, src: Gpr) {
-        self.int(op.mr(), size, Some(src), Rm::Mem(dst), Imm::None);
+        self.int_mem(op.mr(), size, src, dst);
     }
 
     /// `op dst, imm`: the sign-extended imm8 form when it fits, else imm8/16/32 by width.

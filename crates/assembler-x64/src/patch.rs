@@ -53,10 +53,17 @@ pub fn rel32(next_pc: u64, target: u64) -> Result<i32, OutOfRange> {
 
 /// The 8 bytes of a jump-table slot at `slot_addr` that jumps to `target`:
 /// `jmp rel32` then a 3-byte `nop dword [rax]` that is never executed.
+/// Cost: a copy of a template the assembler encodes once, and the displacement.
 pub fn jump_slot(slot_addr: u64, target: u64) -> Result<[u8; JUMP_SLOT_SIZE], OutOfRange> {
-    let mut asm = Assembler::with_capacity(JUMP_SLOT_SIZE);
-    emit_jump_slot(&mut asm, slot_addr, target)?;
-    Ok(to_array(asm))
+    static TEMPLATE: std::sync::LazyLock<[u8; JUMP_SLOT_SIZE]> = std::sync::LazyLock::new(|| {
+        let mut asm = Assembler::with_capacity(JUMP_SLOT_SIZE);
+        emit_jump_slot(&mut asm, 0, JMP_REL32_SIZE).expect("a zero displacement fits");
+        to_array(asm)
+    });
+    let disp = rel32(slot_addr + JMP_REL32_SIZE, target)?;
+    let mut slot = *TEMPLATE;
+    slot[1..5].copy_from_slice(&disp.to_le_bytes());
+    Ok(slot)
 }
 
 /// Emits the slot of [`jump_slot`] into `asm` (for tables written in one go).
@@ -190,6 +197,17 @@ mod tests {
         assert_eq!(&stub[..6], &[0x41, 0xBB, 7, 0, 0, 0]);
         assert_eq!(i32::from_le_bytes(stub[7..11].try_into().unwrap()), -11);
         assert!(stub[11..].iter().all(|&b| b == 0xCC));
+    }
+
+    /// The template-based slot is the one the assembler encodes for the same addresses.
+    #[test]
+    fn jump_slot_is_the_assembled_slot() {
+        for (slot_addr, target) in [(0x1000, 0x2000), (0x2000, 0x1000), (0x7fff_fff0, 0x10)] {
+            let mut asm = Assembler::with_capacity(JUMP_SLOT_SIZE);
+            emit_jump_slot(&mut asm, slot_addr, target).unwrap();
+            let want: [u8; JUMP_SLOT_SIZE] = to_array(asm);
+            assert_eq!(jump_slot(slot_addr, target).unwrap(), want);
+        }
     }
 
     #[test]
