@@ -612,13 +612,17 @@ impl ModuleShared {
             let RelocationTarget::Function(target) = r.target;
             self.slot_of(target)?;
         }
-        if let Some(site) = f.trap_sites.iter().find(|s| s.pc_offset as usize >= len) {
+        // Both tables are sorted (an invariant of `CompiledFunction`, checked in debug
+        // builds): their last entries bound them.
+        debug_assert!(f.trap_sites.is_sorted_by_key(|s| s.pc_offset));
+        debug_assert!(f.source_positions.is_sorted_by_key(|p| p.pc_offset));
+        if let Some(site) = f.trap_sites.last().filter(|s| s.pc_offset as usize >= len) {
             return Err(out("trap site", site.pc_offset));
         }
         if let Some(pos) = f
             .source_positions
-            .iter()
-            .find(|p| p.pc_offset as usize > len)
+            .last()
+            .filter(|p| p.pc_offset as usize > len)
         {
             return Err(out("source position", pos.pc_offset));
         }
