@@ -238,6 +238,11 @@ pub struct ValueStack {
     local_users: LocalUsers,
     /// The locals not in their slots (see [`State`]).
     pub off_slot: LocalSet,
+    /// A register holding the base address of memory 0, with one use of its own, when one is
+    /// cached (as Liftoff caches the memory start). It is given up when registers run out,
+    /// before calls (which clobber it), when the register is evicted, and when a saved state
+    /// is restored (control-flow joins): a state never carries it.
+    pub mem_base: Option<Reg>,
 }
 
 /// For each register (by [`Reg::index`]), the locals held in it, as intrusive doubly linked
@@ -374,6 +379,7 @@ impl ValueStack {
     pub fn set_num_locals(&mut self, n: usize) {
         self.num_locals = n;
         self.regs.clear();
+        self.mem_base = None;
         self.local_users.reset(n);
         self.off_slot.reset(n);
         for (i, v) in self.values.iter().enumerate() {
@@ -411,6 +417,7 @@ impl ValueStack {
         self.values.extend_from_slice(&state.values);
         self.off_slot.copy_from(&state.off_slot);
         self.regs.clear();
+        self.mem_base = None;
         self.local_users.reset(self.num_locals);
         for i in self.off_slot.iter() {
             if let Loc::Reg(r) = self.values[i].loc {
@@ -422,6 +429,13 @@ impl ValueStack {
             if let Loc::Reg(r) = v.loc {
                 self.regs.acquire(r);
             }
+        }
+    }
+
+    /// Gives up the cached memory base, if any.
+    pub fn drop_mem_base(&mut self) {
+        if let Some(r) = self.mem_base.take() {
+            self.regs.release(r);
         }
     }
 
@@ -466,6 +480,7 @@ impl ValueStack {
     /// Spills every entry held in a register (before calls: all cached registers are
     /// caller-saved), in position order. Cost: the locals off their slots plus the operands.
     pub fn spill_all(&mut self, asm: &mut Assembler) {
+        self.drop_mem_base();
         if !self.regs.any_used() {
             return;
         }
@@ -515,6 +530,15 @@ impl ValueStack {
             self.regs.acquire(r);
             return r;
         }
+        // The cached memory base goes first: it costs a reload, not a spill.
+        if let Some(r) = self.mem_base
+            && r.class() == class
+            && !exclude.contains(r)
+            && self.regs.uses(r) == 1
+        {
+            self.mem_base = None;
+            return r;
+        }
         // Per register: stack entries using it and the deepest such position.
         let mut users = [0u32; 32];
         let mut deepest = [usize::MAX; 32];
@@ -545,9 +569,13 @@ impl ValueStack {
     }
 
     /// Makes sure nothing on the stack uses `reg`: its stack users move to a free register
-    /// outside `exclude`, or are spilled if none is free. Uses held by the caller remain.
+    /// outside `exclude`, or are spilled if none is free, and the memory base is no longer
+    /// cached in it. Uses held by the caller remain.
     /// Cost: the operands plus the locals in `reg`.
     pub fn evict(&mut self, asm: &mut Assembler, reg: Reg, exclude: RegSet) {
+        if self.mem_base == Some(reg) {
+            self.drop_mem_base();
+        }
         let operand_users = self.values[self.num_locals.min(self.values.len())..]
             .iter()
             .filter(|v| v.loc == Loc::Reg(reg))

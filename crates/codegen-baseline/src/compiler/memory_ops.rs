@@ -53,7 +53,8 @@ impl FuncCompiler<'_> {
     }
 
     /// Pops the index of an access of `size` bytes and returns the operand addressing it
-    /// (through `r11`, the memory base) and the register held for the index, if any.
+    /// (through the memory base's register, [`Self::memory_base`]) and the register held for
+    /// the index, if any. Nothing may allocate a register between this and the access.
     fn address(
         &mut self,
         memarg: &MemArg,
@@ -64,13 +65,13 @@ impl FuncCompiler<'_> {
         let offset = memarg.offset;
         let explicit =
             self.opts.bounds_checks == BoundsChecks::Explicit || offset > MAX_UNCHECKED_OFFSET;
+        let memory = memory_of(memarg);
         let (iv, ipos) = self.stack.pop();
         if !explicit && let Loc::Const(c) = iv.loc {
             let eff = u64::from(c as u32) + offset;
             if eff <= i32::MAX as u64 {
-                let base = self.def_field(place, 0);
-                self.asm.mov_rm(Size::S64, SCRATCH, base);
-                return Ok((Mem::base(SCRATCH, eff as i32), None));
+                let base = self.memory_base(memory, place, exclude);
+                return Ok((Mem::base(base, eff as i32), None));
             }
         }
         // An i32 in a register has its upper half clear: it is the 64-bit index.
@@ -100,12 +101,39 @@ impl FuncCompiler<'_> {
                 self.stack.regs.release(end);
             }
         }
-        let base = self.def_field(place, 0);
-        self.asm.mov_rm(Size::S64, SCRATCH, base);
+        let base = self.memory_base(memory, place, exclude.union(RegSet::of(&[idx])));
         Ok((
-            Mem::base_index(SCRATCH, idx.gpr(), Scale::One, disp),
+            Mem::base_index(base, idx.gpr(), Scale::One, disp),
             Some(idx),
         ))
+    }
+
+    /// A register holding the base address of `memory` (at `place`) for the access about to
+    /// be emitted: memory 0's cached base, or a free register outside `exclude` that now
+    /// caches it, or else `r11` loaded for this access only. Debug code caches nothing.
+    fn memory_base(&mut self, memory: u32, place: Place, exclude: RegSet) -> Gpr {
+        let cache = memory == 0 && self.debug.is_none();
+        if cache && let Some(r) = self.stack.mem_base {
+            return r.gpr();
+        }
+        let field = self.def_field(place, 0);
+        let free = if cache {
+            self.stack.regs.free(RegClass::Gpr, exclude)
+        } else {
+            None
+        };
+        match free {
+            Some(r) => {
+                self.stack.regs.acquire(r);
+                self.stack.mem_base = Some(r);
+                self.asm.mov_rm(Size::S64, r.gpr(), field);
+                r.gpr()
+            }
+            None => {
+                self.asm.mov_rm(Size::S64, SCRATCH, field);
+                SCRATCH
+            }
+        }
     }
 
     pub(super) fn load(

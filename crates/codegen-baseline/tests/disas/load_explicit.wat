@@ -12,7 +12,7 @@
 ;;      4: mov     r11,rsp
 ;;      7: sub     r11,30h
 ;;      e: cmp     r11,[rdi+8]
-;;     12: jb      0000000000000048h
+;;     12: jb      0000000000000047h
 ;;     18: mov     rsp,r11
 ;;     1b: mov     [rbp-8],rbx
 ;;     1f: mov     rbx,rdi
@@ -20,12 +20,12 @@
 ;;     24: mov     ecx,14h
 ;;     29: add     rcx,rsi
 ;;     2c: cmp     rcx,[rbx+38h]
-;;     30: ja      000000000000004Ah
-;;     36: mov     r11,[rbx+30h]
-;;     3a: mov     eax,[r11+rsi+10h]  ; trap: MemoryOutOfBounds
-;;     3f: mov     rbx,[rbp-8]
-;;     43: mov     rsp,rbp
-;;     46: pop     rbp
-;;     47: ret
-;;     48: ud2  ; trap: StackOverflow
-;;     4a: ud2  ; trap: MemoryOutOfBounds
+;;     30: ja      0000000000000049h
+;;     36: mov     rcx,[rbx+30h]
+;;     3a: mov     eax,[rcx+rsi+10h]  ; trap: MemoryOutOfBounds
+;;     3e: mov     rbx,[rbp-8]
+;;     42: mov     rsp,rbp
+;;     45: pop     rbp
+;;     46: ret
+;;     47: ud2  ; trap: StackOverflow
+;;     49: ud2  ; trap: MemoryOutOfBounds

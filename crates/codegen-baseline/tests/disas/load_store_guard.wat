@@ -18,8 +18,8 @@
 ;;     1b: mov     [rbp-8],rbx
 ;;     1f: mov     rbx,rdi
 ;;     22: mov     esi,esi
-;;     24: mov     r11,[rbx+30h]
-;;     28: movsxd  rax,[r11+rsi+8]  ; trap: MemoryOutOfBounds
+;;     24: mov     rcx,[rbx+30h]
+;;     28: movsxd  rax,[rcx+rsi+8]  ; trap: MemoryOutOfBounds
 ;;     2d: mov     rbx,[rbp-8]
 ;;     31: mov     rsp,rbp
 ;;     34: pop     rbp
@@ -31,16 +31,16 @@
 ;;      4: mov     r11,rsp
 ;;      7: sub     r11,40h
 ;;      e: cmp     r11,[rdi+8]
-;;     12: jb      0000000000000037h
+;;     12: jb      0000000000000036h
 ;;     18: mov     rsp,r11
 ;;     1b: mov     [rbp-8],rbx
 ;;     1f: mov     rbx,rdi
 ;;     22: mov     esi,esi
 ;;     24: mov     edx,edx
-;;     26: mov     r11,[rbx+30h]
-;;     2a: mov     [r11+rsi],dl  ; trap: MemoryOutOfBounds
-;;     2e: mov     rbx,[rbp-8]
-;;     32: mov     rsp,rbp
-;;     35: pop     rbp
-;;     36: ret
-;;     37: ud2  ; trap: StackOverflow
+;;     26: mov     rax,[rbx+30h]
+;;     2a: mov     [rax+rsi],dl  ; trap: MemoryOutOfBounds
+;;     2d: mov     rbx,[rbp-8]
+;;     31: mov     rsp,rbp
+;;     34: pop     rbp
+;;     35: ret
+;;     36: ud2  ; trap: StackOverflow
