@@ -242,7 +242,7 @@ pub struct ValueStack {
     /// cached (as Liftoff caches the memory start). It is given up when registers run out,
     /// before calls (which clobber it), when the register is evicted, and when a saved state
     /// is restored (control-flow joins): a state never carries it.
-    pub mem_base: Option<Reg>,
+    mem_base: Option<Reg>,
 }
 
 /// For each register (by [`Reg::index`]), the locals held in it, as intrusive doubly linked
@@ -432,6 +432,19 @@ impl ValueStack {
         }
     }
 
+    /// The register caching memory 0's base, if any.
+    pub fn mem_base(&self) -> Option<Reg> {
+        self.mem_base
+    }
+
+    /// Caches memory 0's base in `r`, a free register (it takes a use of its own); the caller
+    /// loads the base into it.
+    pub fn set_mem_base(&mut self, r: Reg) {
+        debug_assert!(self.mem_base.is_none() && self.regs.uses(r) == 0);
+        self.regs.acquire(r);
+        self.mem_base = Some(r);
+    }
+
     /// Gives up the cached memory base, if any.
     pub fn drop_mem_base(&mut self) {
         if let Some(r) = self.mem_base.take() {
@@ -478,7 +491,8 @@ impl ValueStack {
     }
 
     /// Spills every entry held in a register (before calls: all cached registers are
-    /// caller-saved), in position order. Cost: the locals off their slots plus the operands.
+    /// caller-saved), in position order, and gives up the cached memory base. Cost: the
+    /// locals off their slots plus the operands.
     pub fn spill_all(&mut self, asm: &mut Assembler) {
         self.drop_mem_base();
         if !self.regs.any_used() {

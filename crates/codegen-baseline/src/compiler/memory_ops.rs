@@ -113,7 +113,7 @@ impl FuncCompiler<'_> {
     /// caches it, or else `r11` loaded for this access only. Debug code caches nothing.
     fn memory_base(&mut self, memory: u32, place: Place, exclude: RegSet) -> Gpr {
         let cache = memory == 0 && self.debug.is_none();
-        if cache && let Some(r) = self.stack.mem_base {
+        if cache && let Some(r) = self.stack.mem_base() {
             return r.gpr();
         }
         let field = self.def_field(place, 0);
@@ -124,8 +124,7 @@ impl FuncCompiler<'_> {
         };
         match free {
             Some(r) => {
-                self.stack.regs.acquire(r);
-                self.stack.mem_base = Some(r);
+                self.stack.set_mem_base(r);
                 self.asm.mov_rm(Size::S64, r.gpr(), field);
                 r.gpr()
             }
