@@ -135,12 +135,12 @@ type Leaves<'a> = Mutex<std::vec::IntoIter<(usize, &'a [u8], &'a mut [MaybeUnini
 /// Copies `bytes` into shared storage (what [`crate::Module::wire_bytes`] holds) and returns
 /// the copy with its [`hash_bytes`], in one pass over the input: each block is hashed while
 /// it is still in cache from the copy. Inputs of 4 MiB and more are copied, populated and
-/// hashed leaf by leaf by the calling thread and a short-lived second one, each taking the
-/// next leaf when done with its last: in a fresh process, populating the new pages is most
-/// of the cost, and two threads on a quiet machine take about two thirds of the time of one
-/// (an 18 MB module: 23 ms to 15 ms). A helper that starts late (or not at all) only takes
-/// fewer leaves.
-pub fn copy_and_hash(bytes: &[u8]) -> (Arc<[u8]>, u64) {
+/// hashed leaf by leaf by the calling thread and, when `helper` is set, a short-lived second
+/// one, each taking the next leaf when done with its last: in a fresh process, populating
+/// the new pages is most of the cost, and two threads on a quiet machine take about two
+/// thirds of the time of one (an 18 MB module: 23 ms to 15 ms). A helper that starts late (or
+/// not at all) only takes fewer leaves. The copy and the hash are the same either way.
+pub fn copy_and_hash(bytes: &[u8], helper: bool) -> (Arc<[u8]>, u64) {
     let len = bytes.len();
     let mut copy = Arc::<[u8]>::new_uninit_slice(len);
     let dst = Arc::get_mut(&mut copy).expect("a new Arc is unique");
@@ -156,23 +156,27 @@ pub fn copy_and_hash(bytes: &[u8]) -> (Arc<[u8]>, u64) {
                 rest = after;
             }
             let leaves: Leaves = Mutex::new(leaves.into_iter());
-            let (mine, theirs) = std::thread::scope(|scope| {
-                let helper = std::thread::Builder::new()
-                    .name("kiln-copy".into())
-                    .spawn_scoped(scope, || copy_leaves(&leaves));
-                // This thread takes leaves until none is left, so all are done once the
-                // helper (if it started) has finished the ones it took.
-                let mine = copy_leaves(&leaves);
-                let theirs = helper.map_or_else(
-                    |_| Vec::new(),
-                    |handle| {
-                        handle
-                            .join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                    },
-                );
-                (mine, theirs)
-            });
+            let (mine, theirs) = if !helper {
+                (copy_leaves(&leaves), Vec::new())
+            } else {
+                std::thread::scope(|scope| {
+                    let helper = std::thread::Builder::new()
+                        .name("kiln-copy".into())
+                        .spawn_scoped(scope, || copy_leaves(&leaves));
+                    // This thread takes leaves until none is left, so all are done once the
+                    // helper (if it started) has finished the ones it took.
+                    let mine = copy_leaves(&leaves);
+                    let theirs = helper.map_or_else(
+                        |_| Vec::new(),
+                        |handle| {
+                            handle
+                                .join()
+                                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                        },
+                    );
+                    (mine, theirs)
+                })
+            };
             let mut hashes = vec![None; count];
             for (i, hash) in mine.into_iter().chain(theirs) {
                 hashes[i] = Some(hash);
@@ -184,7 +188,7 @@ pub fn copy_and_hash(bytes: &[u8]) -> (Arc<[u8]>, u64) {
         }
     };
     // SAFETY: `copy_and_hash_part` wrote every byte of `dst`: whole, or leaf by leaf, every
-    // leaf (they cover `dst`) by one of the two threads, the helper's joined above.
+    // leaf (they cover `dst`) by this thread or the helper, joined above.
     let copy = unsafe { copy.assume_init() };
     (copy, hash)
 }
@@ -271,9 +275,11 @@ mod tests {
         ];
         for (seed, len) in lengths.into_iter().enumerate() {
             let bytes = random_bytes(len, seed as u64);
-            let (copy, hash) = copy_and_hash(&bytes);
-            assert_eq!(&copy[..], &bytes[..], "length {len}");
-            assert_eq!(hash, hash_bytes(&bytes), "length {len}");
+            for helper in [true, false] {
+                let (copy, hash) = copy_and_hash(&bytes, helper);
+                assert_eq!(&copy[..], &bytes[..], "length {len}, helper {helper}");
+                assert_eq!(hash, hash_bytes(&bytes), "length {len}, helper {helper}");
+            }
         }
     }
 
@@ -311,7 +317,7 @@ mod tests {
         for &at in &positions {
             let mut bytes = base.clone();
             bytes[at] ^= 1 << (at % 8);
-            let (copy, hash) = copy_and_hash(&bytes);
+            let (copy, hash) = copy_and_hash(&bytes, true);
             assert_eq!(copy[at], bytes[at]);
             assert_ne!(hash, h0, "byte {at}");
             assert_eq!(hash, hash_bytes(&bytes), "byte {at}");

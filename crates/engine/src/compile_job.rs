@@ -647,7 +647,7 @@ impl Engine {
     ) -> Result<Arc<NativeModule>, EngineError> {
         let job = self.inner.start_job(isolate, 0);
         let helpers = self.inner.config.compile_threads.saturating_sub(1);
-        let (bytes, hash) = kiln_decoder::copy_and_hash(wasm);
+        let (bytes, hash) = kiln_decoder::copy_and_hash(wasm, helpers > 0);
         let result = self.inner.get_or_compile(bytes, hash, Some(&job), helpers);
         self.inner.end_job(job.id);
         result
@@ -699,9 +699,9 @@ impl Isolate {
             completion: completion.clone(),
             job_id: job.id,
         };
-        let (bytes, hash) = kiln_decoder::copy_and_hash(wasm);
-        let isolate = self.shared.clone();
         let helpers = engine.config.compile_threads.saturating_sub(1);
+        let (bytes, hash) = kiln_decoder::copy_and_hash(wasm, helpers > 0);
+        let isolate = self.shared.clone();
         let worker_engine = engine.clone();
         engine.pool.submit(
             Priority::UserVisible,
