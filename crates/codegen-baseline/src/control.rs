@@ -231,11 +231,7 @@ pub fn transfer(
 /// it is not already there.
 #[inline]
 fn push_move(moves: &mut SmallVec<[Move; 16]>, pos: usize, v: Value, t: Value) -> Result<()> {
-    let src = match v.loc {
-        Loc::Reg(r) => Src::Reg(r),
-        Loc::Stack => Src::Mem(frame::slot(pos)),
-        Loc::Const(c) => Src::Const(c),
-    };
+    let src = v.src(pos);
     let dst = match t.loc {
         Loc::Reg(r) => Dst::Reg(r),
         Loc::Stack => Dst::Mem(frame::slot(pos)),

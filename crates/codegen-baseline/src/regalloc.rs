@@ -107,7 +107,7 @@ impl RegSet {
         self.0 & (1 << r.index()) != 0
     }
 
-    /// The registers of `class` the cache may hand out ([`RegCache::candidates`]).
+    /// The registers of `class` the cache may hand out ([`ALLOCATABLE_GPRS`], `xmm0-14`).
     pub fn allocatable(class: RegClass) -> RegSet {
         match class {
             RegClass::Gpr => ALLOCATABLE_GPR_SET,
@@ -213,17 +213,6 @@ impl RegCache {
     pub fn free(&self, class: RegClass, exclude: RegSet) -> Option<Reg> {
         self.used.union(exclude).free_of(class).first()
     }
-
-    /// Every register of `class` the cache may hand out, in allocation order.
-    pub fn candidates(class: RegClass) -> impl Iterator<Item = Reg> {
-        let gprs = ALLOCATABLE_GPRS.iter().map(|&g| Reg::Gpr(g));
-        let xmms = Xmm::ALL[..15].iter().map(|&x| Reg::Xmm(x));
-        let (g, x) = match class {
-            RegClass::Gpr => (Some(gprs), None),
-            RegClass::Xmm => (None, Some(xmms)),
-        };
-        g.into_iter().flatten().chain(x.into_iter().flatten())
-    }
 }
 
 #[cfg(test)]
@@ -240,7 +229,10 @@ mod tests {
                 taken.insert(r);
                 order.push(r);
             }
-            let expected: Vec<Reg> = RegCache::candidates(class).collect();
+            let expected: Vec<Reg> = match class {
+                RegClass::Gpr => ALLOCATABLE_GPRS.iter().map(|&g| Reg::Gpr(g)).collect(),
+                RegClass::Xmm => Xmm::ALL[..15].iter().map(|&x| Reg::Xmm(x)).collect(),
+            };
             assert_eq!(order, expected);
             assert_eq!(
                 RegSet::allocatable(class).iter().collect::<Vec<_>>(),
@@ -272,9 +264,21 @@ mod tests {
             cache.acquire(Reg::Gpr(g));
         }
         assert_eq!(cache.free(RegClass::Gpr, RegSet::EMPTY), None);
-        assert!(!RegCache::candidates(RegClass::Gpr).any(|r| r == Reg::Gpr(VMCTX)));
-        assert!(!RegCache::candidates(RegClass::Gpr).any(|r| r == Reg::Gpr(SCRATCH)));
-        assert!(!RegCache::candidates(RegClass::Xmm).any(|r| r == Reg::Xmm(SCRATCH_XMM)));
+        assert!(
+            !RegSet::allocatable(RegClass::Gpr)
+                .iter()
+                .any(|r| r == Reg::Gpr(VMCTX))
+        );
+        assert!(
+            !RegSet::allocatable(RegClass::Gpr)
+                .iter()
+                .any(|r| r == Reg::Gpr(SCRATCH))
+        );
+        assert!(
+            !RegSet::allocatable(RegClass::Xmm)
+                .iter()
+                .any(|r| r == Reg::Xmm(SCRATCH_XMM))
+        );
         cache.release(Reg::Gpr(RAX));
         cache.release(Reg::Gpr(RAX));
         assert_eq!(

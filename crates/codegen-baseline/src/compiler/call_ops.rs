@@ -2,23 +2,27 @@
 
 use super::*;
 
-impl<'a> FuncCompiler<'a> {
-    /// Pops the top `n` values (with their positions), keeping their register uses.
-    fn take_args(&mut self, n: usize) -> SmallVec<[(Value, usize); 8]> {
-        let len = self.stack.len();
-        let args = self.stack.values[len - n..]
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (*v, len - n + i))
-            .collect();
-        self.stack.values.truncate(len - n);
-        args
-    }
+/// The moves of a call's arguments.
+type Moves = SmallVec<[Move; 8]>;
 
-    fn release_args(&mut self, args: &[(Value, usize)]) {
-        for (v, _) in args {
-            self.stack.release(*v);
+impl<'a> FuncCompiler<'a> {
+    /// Pops one argument per destination in `dsts` (the deepest value to the first) and
+    /// adds the move of each to its destination to `moves`. Their register uses end at once:
+    /// their locations stay valid while the rest of the stack is spilled (spilling only
+    /// stores), as long as nothing allocates a register before the moves are emitted.
+    fn pop_args(&mut self, dsts: impl ExactSizeIterator<Item = Dst>, moves: &mut Moves) {
+        let first = self.stack.len() - dsts.len();
+        for (i, (&v, dst)) in self.stack.values[first..].iter().zip(dsts).enumerate() {
+            moves.push(Move {
+                dst,
+                src: v.src(first + i),
+                kind: v.kind,
+            });
+            if let Loc::Reg(r) = v.loc {
+                self.stack.regs.release(r);
+            }
         }
+        self.stack.values.truncate(first);
     }
 
     /// The function type with index `type_index`.
@@ -40,32 +44,14 @@ impl<'a> FuncCompiler<'a> {
         let layout = layouts[type_index as usize]
             .as_ref()
             .expect("every function type has a layout");
-        // The moves of the arguments, taken off the stack: their locations stay valid while
-        // the rest of the stack is spilled (spilling only stores), and nothing allocates a
-        // register before the moves are emitted, so their register uses can end now.
-        let first = self.stack.len() - ty.params().len();
-        let mut moves: SmallVec<[Move; 8]> = SmallVec::new();
-        for (i, (&v, loc)) in self.stack.values[first..]
-            .iter()
-            .zip(&layout.params)
-            .enumerate()
-        {
-            let dst = match *loc {
-                Location::Gpr(g) => Dst::Reg(gpr(Gpr::new(g).expect("register"))),
-                Location::Xmm(x) => Dst::Reg(Reg::Xmm(Xmm::new(x).expect("register"))),
-                Location::Stack(off) => Dst::Mem(Mem::base(RSP, off as i32)),
-                Location::RetArea(_) => unreachable!("arguments never use the return area"),
-            };
-            moves.push(Move {
-                dst,
-                src: v.src(first + i),
-                kind: v.kind,
-            });
-            if let Loc::Reg(r) = v.loc {
-                self.stack.regs.release(r);
-            }
-        }
-        self.stack.values.truncate(first);
+        let mut moves = Moves::new();
+        let dsts = layout.params.iter().map(|loc| match *loc {
+            Location::Gpr(g) => Dst::Reg(gpr(Gpr::new(g).expect("register"))),
+            Location::Xmm(x) => Dst::Reg(Reg::Xmm(Xmm::new(x).expect("register"))),
+            Location::Stack(off) => Dst::Mem(Mem::base(RSP, off as i32)),
+            Location::RetArea(_) => unreachable!("arguments never use the return area"),
+        });
+        self.pop_args(dsts, &mut moves);
         // Every cached register is caller-saved.
         self.stack.spill_all(&mut self.asm);
         let extra = layout.stack_args_size + layout.ret_area_size;
@@ -181,26 +167,18 @@ impl<'a> FuncCompiler<'a> {
         nvals: usize,
         result: Option<Kind>,
     ) -> Result<()> {
-        let args = self.take_args(nvals);
-        self.stack.spill_all(&mut self.asm);
-        let mut moves = Vec::with_capacity(imms.len() + nvals);
         let regs = &INT_ARG_REGS[1..];
-        for (j, &imm) in imms.iter().enumerate() {
-            moves.push(Move {
-                dst: Dst::Reg(gpr(Gpr::new(regs[j]).expect("register"))),
-                src: Src::Const(i64::from(imm)),
+        let reg = |j: usize| Dst::Reg(gpr(Gpr::new(regs[j]).expect("register")));
+        let mut moves: Moves = (0..imms.len())
+            .map(|j| Move {
+                dst: reg(j),
+                src: Src::Const(i64::from(imms[j])),
                 kind: Kind::I64,
-            });
-        }
-        for (k, &(v, pos)) in args.iter().enumerate() {
-            moves.push(Move {
-                dst: Dst::Reg(gpr(Gpr::new(regs[imms.len() + k]).expect("register"))),
-                src: v.src(pos),
-                kind: v.kind,
-            });
-        }
+            })
+            .collect();
+        self.pop_args((imms.len()..imms.len() + nvals).map(reg), &mut moves);
+        self.stack.spill_all(&mut self.asm);
         masm::execute(&mut self.asm, &moves)?;
-        self.release_args(&args);
         self.asm.mov_rr(Size::S64, RDI, VMCTX);
         self.call_builtin_entry(id);
         if let Some(kind) = result {
