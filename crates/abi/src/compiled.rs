@@ -1,6 +1,6 @@
 //! What a compiler produces for one function, before the code manager places it.
 
-use crate::TrapCode;
+use crate::{SourcePositions, TrapCode};
 
 /// The compiler that produced a piece of code. Ordered: a higher tier is never replaced by a
 /// lower one in a jump table unless the caller asks for it (debugging).
@@ -64,7 +64,7 @@ pub struct CompiledFunction {
     /// Instructions that may trap, sorted by pc.
     pub trap_sites: Vec<TrapSite>,
     /// pc -> wasm byte offset, sorted by pc.
-    pub source_positions: Vec<SourcePosition>,
+    pub source_positions: SourcePositions,
     /// Bytes of stack the function's frame uses below the saved frame pointer.
     pub frame_size: u32,
     /// Where each local and operand-stack value lives at each debug break point (debug code
@@ -82,13 +82,9 @@ impl CompiledFunction {
     }
 
     /// The wasm byte offset of the instruction covering `pc_offset`: the last source position at
-    /// or before it. Cost: O(log n).
+    /// or before it. Cost: O(n), see [`SourcePositions::wasm_offset_at`].
     pub fn wasm_offset_at(&self, pc_offset: u32) -> Option<u32> {
-        let i = self
-            .source_positions
-            .partition_point(|p| p.pc_offset <= pc_offset);
-        i.checked_sub(1)
-            .map(|i| self.source_positions[i].wasm_offset)
+        self.source_positions.wasm_offset_at(pc_offset)
     }
 }
 
@@ -110,7 +106,7 @@ mod tests {
                     trap: TrapCode::MemoryOutOfBounds,
                 },
             ],
-            source_positions: vec![
+            source_positions: [
                 SourcePosition {
                     pc_offset: 0,
                     wasm_offset: 100,
@@ -119,7 +115,9 @@ mod tests {
                     pc_offset: 8,
                     wasm_offset: 103,
                 },
-            ],
+            ]
+            .into_iter()
+            .collect(),
             ..Default::default()
         };
         assert_eq!(f.trap_at(9), Some(TrapCode::MemoryOutOfBounds));

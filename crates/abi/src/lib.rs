@@ -19,6 +19,7 @@ mod builtins;
 pub mod calling_convention;
 mod compile_error;
 mod compiled;
+mod source_positions;
 mod trap;
 mod vmcontext;
 
@@ -28,6 +29,7 @@ pub use compile_error::CompileError;
 pub use compiled::{
     CompiledFunction, Relocation, RelocationTarget, SourcePosition, Tier, TrapSite,
 };
+pub use source_positions::SourcePositions;
 pub use trap::TrapCode;
 pub use vmcontext::{
     BoundsChecks, FUNCREF_SIZE, FUNCTION_IMPORT_SIZE, GLOBAL_SIZE, GUARD_SIZE,

@@ -612,19 +612,15 @@ impl ModuleShared {
             let RelocationTarget::Function(target) = r.target;
             self.slot_of(target)?;
         }
-        // Both tables are sorted (an invariant of `CompiledFunction`, checked in debug
-        // builds): their last entries bound them.
+        // Both tables are sorted (an invariant of `CompiledFunction`; trap sites checked in
+        // debug builds, source positions sorted by construction): their last entries bound
+        // them.
         debug_assert!(f.trap_sites.is_sorted_by_key(|s| s.pc_offset));
-        debug_assert!(f.source_positions.is_sorted_by_key(|p| p.pc_offset));
         if let Some(site) = f.trap_sites.last().filter(|s| s.pc_offset as usize >= len) {
             return Err(out("trap site", site.pc_offset));
         }
-        if let Some(pos) = f
-            .source_positions
-            .last()
-            .filter(|p| p.pc_offset as usize > len)
-        {
-            return Err(out("source position", pos.pc_offset));
+        if let Some(pc) = f.source_positions.last_pc().filter(|&pc| pc as usize > len) {
+            return Err(out("source position", pc));
         }
         Ok(())
     }
@@ -842,7 +838,7 @@ fn new_code(
             .map(|f| f.trap_sites.clone().into())
             .unwrap_or_default(),
         source_positions: function
-            .map(|f| f.source_positions.clone().into())
+            .map(|f| f.source_positions.clone())
             .unwrap_or_default(),
         frame_size: function.map_or(0, |f| f.frame_size),
         debug_side_table: function.and_then(|f| f.debug_side_table.clone().map(Into::into)),

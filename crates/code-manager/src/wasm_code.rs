@@ -5,7 +5,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use kiln_abi::{SourcePosition, Tier, TrapCode, TrapSite};
+use kiln_abi::{SourcePositions, Tier, TrapCode, TrapSite};
 
 use crate::native_module::ModuleShared;
 
@@ -74,7 +74,7 @@ pub struct WasmCode {
     pub(crate) kind: CodeKind,
     pub(crate) index: Option<u32>,
     pub(crate) trap_sites: Box<[TrapSite]>,
-    pub(crate) source_positions: Box<[SourcePosition]>,
+    pub(crate) source_positions: SourcePositions,
     pub(crate) frame_size: u32,
     pub(crate) debug_side_table: Option<Box<[u8]>>,
     /// References: one from the jump table while installed, one per [`WasmCodeRef`].
@@ -133,7 +133,7 @@ impl WasmCode {
     }
 
     /// pc offset -> wasm byte offset, sorted by pc offset.
-    pub fn source_positions(&self) -> &[SourcePosition] {
+    pub fn source_positions(&self) -> &SourcePositions {
         &self.source_positions
     }
 
@@ -159,20 +159,18 @@ impl WasmCode {
     }
 
     /// The wasm byte offset of the instruction covering `pc`: the last source position at or
-    /// before it. O(log n); allocation free.
+    /// before it. O(n) in the function's positions (see [`SourcePositions::wasm_offset_at`]);
+    /// allocation free.
     pub fn wasm_offset_at(&self, pc: usize) -> Option<u32> {
         let offset = u32::try_from(pc.checked_sub(self.instruction_start)?).ok()?;
-        let i = self
-            .source_positions
-            .partition_point(|p| p.pc_offset <= offset);
-        Some(self.source_positions[i.checked_sub(1)?].wasm_offset)
+        self.source_positions.wasm_offset_at(offset)
     }
 
     /// Bytes of metadata held for this code outside the code space (this object included).
     pub fn metadata_size(&self) -> usize {
         size_of::<WasmCode>()
             + size_of_val::<[TrapSite]>(&self.trap_sites)
-            + size_of_val::<[SourcePosition]>(&self.source_positions)
+            + self.source_positions.encoded_len()
             + self.debug_side_table.as_ref().map_or(0, |t| t.len())
     }
 

@@ -286,7 +286,7 @@ fn lookup_finds_code_stubs_and_metadata() {
             pc_offset: 2,
             trap: TrapCode::IntegerDivideByZero,
         }],
-        source_positions: vec![
+        source_positions: [
             SourcePosition {
                 pc_offset: 0,
                 wasm_offset: 30,
@@ -295,7 +295,9 @@ fn lookup_finds_code_stubs_and_metadata() {
                 pc_offset: 2,
                 wasm_offset: 34,
             },
-        ],
+        ]
+        .into_iter()
+        .collect(),
         frame_size: 48,
         ..Default::default()
     };
@@ -756,10 +758,12 @@ fn flushing_baseline_code_resets_every_slot_and_returns_its_memory() {
     let big = |v: u32| {
         let mut f = returns(v);
         f.code.splice(0..0, std::iter::repeat_n(0x90, 500));
-        f.source_positions = vec![SourcePosition {
+        f.source_positions = [SourcePosition {
             pc_offset: 0,
             wasm_offset: v,
-        }];
+        }]
+        .into_iter()
+        .collect();
         f
     };
     let functions: Vec<CompiledFunction> = (0..FUNCS).map(|i| big(100 + i)).collect();

@@ -113,7 +113,7 @@ fn lookup_from_signal_handlers_finds_code_and_trap_site() {
             pc_offset: 2,
             trap: TrapCode::Unreachable,
         }],
-        source_positions: vec![
+        source_positions: [
             SourcePosition {
                 pc_offset: 0,
                 wasm_offset: 10,
@@ -122,7 +122,9 @@ fn lookup_from_signal_handlers_finds_code_and_trap_site() {
                 pc_offset: 2,
                 wasm_offset: 17,
             },
-        ],
+        ]
+        .into_iter()
+        .collect(),
         ..Default::default()
     };
     // nop; mov rax, [0]
@@ -132,10 +134,12 @@ fn lookup_from_signal_handlers_finds_code_and_trap_site() {
             pc_offset: 1,
             trap: TrapCode::MemoryOutOfBounds,
         }],
-        source_positions: vec![SourcePosition {
+        source_positions: [SourcePosition {
             pc_offset: 1,
             wasm_offset: 23,
-        }],
+        }]
+        .into_iter()
+        .collect(),
         ..Default::default()
     };
     let ill = module.publish(0, CodeKind::Baseline, &ud2).unwrap();

@@ -18,7 +18,7 @@ use crate::{BoundsChecks, CompileEnv, CompileOptions, DebugOptions};
 use kiln_abi::calling_convention::INT_ARG_REGS;
 use kiln_abi::{
     BuiltinId, CallLayout, CompiledFunction, Location, Place, Relocation, RelocationTarget,
-    SourcePosition, TrapCode, TrapSite, VMContextLayout,
+    SourcePosition, SourcePositions, TrapCode, TrapSite, VMContextLayout,
 };
 use kiln_assembler_x64::{
     AluOp, Assembler, BitOp, Cond, FloatSize, Gpr, Label, Mem, R11, RAX, RBP, RCX, RDI, RDX, RSI,
@@ -712,7 +712,7 @@ impl<'a> FuncCompiler<'a> {
             code: self.asm.code().to_vec(),
             relocations: self.relocations.clone(),
             trap_sites: self.trap_sites.clone(),
-            source_positions: self.source_positions.clone(),
+            source_positions: SourcePositions::new(&self.source_positions),
             frame_size,
             debug_side_table: self.debug.map(|d| d.table.finish()),
         };

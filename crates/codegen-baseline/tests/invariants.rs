@@ -74,7 +74,7 @@ fn trap_sites_and_positions_are_sorted_inside_the_code_and_point_at_traps() {
         }
         // Every source position names an operator inside the body.
         let body = module.functions[0].body.clone().unwrap();
-        for p in &f.source_positions {
+        for p in f.source_positions.iter() {
             assert!(
                 body.contains(&(p.wasm_offset as usize)),
                 "{p:?} outside {body:?}"

@@ -6,7 +6,8 @@ use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::ir::{ExternalName, Function};
 use cranelift_codegen::{CompiledCode, FinalizedRelocTarget};
 use kiln_abi::{
-    CompileError, CompiledFunction, Relocation, RelocationTarget, SourcePosition, TrapSite,
+    CompileError, CompiledFunction, Relocation, RelocationTarget, SourcePosition, SourcePositions,
+    TrapSite,
 };
 
 /// Builds the function's `CompiledFunction`. `body_offset` (the body's wire-byte offset) maps
@@ -90,7 +91,7 @@ pub(crate) fn finish(
         code: bytes,
         relocations,
         trap_sites,
-        source_positions,
+        source_positions: SourcePositions::new(&source_positions),
         frame_size,
         debug_side_table: None,
     })

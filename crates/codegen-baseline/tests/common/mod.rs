@@ -440,10 +440,15 @@ pub fn check_invariants(f: &CompiledFunction) {
             .windows(2)
             .all(|w| w[0].pc_offset < w[1].pc_offset)
     );
+    let positions: Vec<_> = f.source_positions.iter().collect();
     assert!(
-        f.source_positions
+        positions
             .windows(2)
             .all(|w| w[0].pc_offset < w[1].pc_offset)
+    );
+    assert_eq!(
+        f.source_positions.last_pc(),
+        positions.last().map(|p| p.pc_offset)
     );
     assert!(f.trap_sites.iter().all(|t| t.pc_offset < len));
     assert!(f.source_positions.iter().all(|p| p.pc_offset < len));

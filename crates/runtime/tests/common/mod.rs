@@ -91,7 +91,7 @@ impl Code {
         CompiledFunction {
             code: self.asm.finish().expect("valid code"),
             trap_sites: self.trap_sites,
-            source_positions: self.positions,
+            source_positions: self.positions.into_iter().collect(),
             ..Default::default()
         }
     }
