@@ -16,9 +16,11 @@
 //! committed when an allocation first touches them and decommitted when a freed range covers them
 //! whole, so freed space is reused by later allocations and costs no memory while unused. A
 //! commit also takes the uncommitted pages that follow, half as many as are committed already
-//! (at most `MAX_COMMIT_AHEAD` bytes), so sequential publishing commits in O(log n) steps; the
-//! new pages are populated in the writable view at once (`MADV_POPULATE_WRITE`), which is far
-//! cheaper than one shared-memory page fault per page on first write.
+//! (at most `MAX_COMMIT_AHEAD` bytes), so sequential publishing commits in O(log n) steps.
+//! Pages are populated in the writable view as allocations reach them, a step at a time
+//! (`MADV_POPULATE_WRITE`, far cheaper than one shared-memory page fault per page on first
+//! write), not when committed: populating a page costs microseconds, and pages committed ahead
+//! may never be used.
 
 use std::collections::BTreeMap;
 use std::ptr;
@@ -39,6 +41,11 @@ pub const MAX_CODE_SPACE: usize = 1 << 30;
 
 /// The most bytes committed ahead of need in one step (see `CodeSpace::commit`).
 const MAX_COMMIT_AHEAD: usize = 4 << 20;
+
+/// Bytes populated past an allocation that reaches unpopulated pages (see
+/// `CodeSpace::populate`): few system calls for many small functions, little memory touched
+/// in vain.
+const POPULATE_AHEAD: usize = 128 << 10;
 
 static LIVE_RESERVED: AtomicUsize = AtomicUsize::new(0);
 
@@ -66,6 +73,9 @@ pub(crate) struct CodeSpace {
     /// One bit per page: committed or not.
     committed: Vec<u64>,
     committed_bytes: usize,
+    /// Pages below this offset have been populated in the writable view (or decommitted
+    /// since): a high-water mark, only a hint for `populate`.
+    populated: usize,
     /// The process that mapped the views; in a forked child they do not exist.
     owner: u32,
 }
@@ -108,6 +118,7 @@ impl CodeSpace {
             free,
             committed: vec![0; (size / page_size).div_ceil(64)],
             committed_bytes: 0,
+            populated: 0,
             owner: std::process::id(),
         })
     }
@@ -179,7 +190,8 @@ impl CodeSpace {
 
     /// Allocates `len` bytes (rounded up to [`CODE_ALIGNMENT`]), first fit, committing the pages
     /// it touches (and, to commit in few steps, some that follow). Returns the offset. Cost:
-    /// O(free ranges) plus two `mprotect` and one `madvise` per newly committed run of pages.
+    /// O(free ranges) plus two `mprotect` per newly committed run of pages and one `madvise`
+    /// per [`POPULATE_AHEAD`] bytes of new pages.
     pub(crate) fn allocate(&mut self, len: usize) -> Result<usize, CodeError> {
         let len = len.max(1).next_multiple_of(CODE_ALIGNMENT);
         let found = self
@@ -202,7 +214,36 @@ impl CodeSpace {
             self.release(start, len);
             return Err(e);
         }
+        self.populate(start, start + len);
         Ok(start)
+    }
+
+    /// Populates the writable view's pages of the allocation `[start, end)` (committed) that
+    /// lie above the high-water mark, and up to [`POPULATE_AHEAD`] bytes of committed pages
+    /// after it. Only a speed-up: on kernels before 5.14 (EINVAL) or under memory pressure the
+    /// writes fault as before; pages below the mark that were decommitted and reused fault in
+    /// the same way.
+    fn populate(&mut self, start: usize, end: usize) {
+        if end <= self.populated || !self.mapped_here() {
+            return;
+        }
+        let from = self.populated.max(start / self.page_size * self.page_size);
+        let mut to = end.next_multiple_of(self.page_size);
+        let limit = (to + POPULATE_AHEAD).min(self.size);
+        while to < limit && self.is_committed(to / self.page_size) {
+            to += self.page_size;
+        }
+        // SAFETY: `[from, to)` lies inside the writable view, on committed (`rw-`) pages:
+        // those of the allocation ending at `end`, and the committed ones checked above.
+        // Populating writes nothing visible (shared-memory pages read as zero either way).
+        unsafe {
+            libc::madvise(
+                self.write.add(from).cast(),
+                to - from,
+                libc::MADV_POPULATE_WRITE,
+            )
+        };
+        self.populated = to;
     }
 
     /// Returns `[offset, offset + len)` (as allocated) to the free list and decommits every page
@@ -299,18 +340,6 @@ impl CodeSpace {
             region::protect(self.write.add(offset), len, Protection::READ_WRITE)
                 .map_err(|_| CodeError::last_os_error("mprotect"))?;
         }
-        // Allocate and map the pages in the writable view now, in one call, instead of one
-        // shared-memory fault per page when code is first copied in. Only a speed-up: on
-        // kernels before 5.14 (EINVAL) or under memory pressure the writes fault as before.
-        // SAFETY: the range lies inside the writable view and was just made `rw-`; populating
-        // writes nothing visible (shared-memory pages read as zero either way).
-        unsafe {
-            libc::madvise(
-                self.write.add(offset).cast(),
-                len,
-                libc::MADV_POPULATE_WRITE,
-            )
-        };
         for page in first..first + count {
             self.set_committed(page, true);
         }
@@ -451,6 +480,45 @@ mod tests {
         space.free(0, end);
         assert_eq!(space.committed_bytes(), 0);
         assert_eq!(protection_at(space.exec_base()), "---s");
+    }
+
+    /// Whether the page at `offset` of the writable view is backed by memory (`mincore`).
+    fn resident(space: &CodeSpace, offset: usize) -> bool {
+        let page = region::page::size();
+        let addr = space.write_ptr(offset / page * page);
+        let mut vec = 0u8;
+        // SAFETY: `addr` is a page-aligned address inside the writable view's mapping; `vec`
+        // receives one byte for the one page asked about.
+        let rc = unsafe { libc::mincore(addr.cast(), page, &mut vec) };
+        assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+        vec & 1 != 0
+    }
+
+    #[test]
+    fn populates_allocated_pages_not_all_committed_ones() {
+        let page = region::page::size();
+        let mut space = CodeSpace::reserve(64 << 20).unwrap();
+        // 8 MiB in 64 KiB functions: commits run up to 4 MiB ahead of the last allocation.
+        let mut end = 0;
+        for _ in 0..128 {
+            end = space.allocate(64 << 10).unwrap() + (64 << 10);
+        }
+        let committed = space.committed_bytes();
+        assert!(
+            committed >= end + (1 << 20),
+            "{committed} committed for {end}"
+        );
+        for offset in (0..end).step_by(page) {
+            assert!(
+                resident(&space, offset),
+                "allocated page at {offset:#x} not populated"
+            );
+        }
+        // Past the populating step, committed pages stay untouched until allocated.
+        let beyond = end + POPULATE_AHEAD + page;
+        assert!(beyond < committed);
+        assert!(!resident(&space, beyond));
+        assert!(!resident(&space, committed - page));
     }
 
     #[test]
