@@ -134,33 +134,46 @@ pub fn emit_far_jump(asm: &mut Assembler, target: u64) {
 ///
 /// The builtin at `builtin` finds the function index in r11 (see
 /// [`LAZY_STUB_INDEX_REGISTER`]), all parameter registers untouched, and the caller's return
-/// address on top of the stack.
+/// address on top of the stack. Cost: a copy of a template the assembler encodes once, the
+/// index and the displacement (modules have a stub per function).
 pub fn lazy_stub(
     stub_addr: u64,
     func_index: u32,
     builtin: u64,
 ) -> Result<[u8; LAZY_STUB_SIZE], OutOfRange> {
-    let mut asm = Assembler::with_capacity(LAZY_STUB_SIZE);
-    emit_lazy_stub(&mut asm, stub_addr, func_index, builtin)?;
-    Ok(to_array(asm))
+    /// The stub for index 0 jumping to its own end, and where its `jmp` ends.
+    static TEMPLATE: std::sync::LazyLock<([u8; LAZY_STUB_SIZE], usize)> =
+        std::sync::LazyLock::new(|| {
+            let mut asm = Assembler::with_capacity(LAZY_STUB_SIZE);
+            let jmp_end = emit_lazy_stub(&mut asm, 0, 0, 0).expect("a short jump fits");
+            (to_array(asm), jmp_end)
+        });
+    let (mut stub, jmp_end) = *TEMPLATE;
+    let disp = rel32(stub_addr + jmp_end as u64, builtin)?;
+    // `mov r32, imm32` ends with its immediate, right before the 5-byte `jmp rel32`.
+    let mov_end = jmp_end - JMP_REL32_SIZE as usize;
+    stub[mov_end - 4..mov_end].copy_from_slice(&func_index.to_le_bytes());
+    stub[jmp_end - 4..jmp_end].copy_from_slice(&disp.to_le_bytes());
+    Ok(stub)
 }
 
-/// Emits the stub of [`lazy_stub`] into `asm` (for tables written in one go).
-pub fn emit_lazy_stub(
+/// Emits the stub of [`lazy_stub`] into `asm`; returns the offset of the end of its `jmp`
+/// from the stub's start.
+fn emit_lazy_stub(
     asm: &mut Assembler,
     stub_addr: u64,
     func_index: u32,
     builtin: u64,
-) -> Result<(), OutOfRange> {
+) -> Result<usize, OutOfRange> {
     let start = asm.pc_offset();
     let index_reg = Gpr::new(LAZY_STUB_INDEX_REGISTER).expect("a register number");
     asm.mov_ri(Size::S32, index_reg, i64::from(func_index));
-    let next_pc = stub_addr + (asm.pc_offset() - start) as u64 + JMP_REL32_SIZE;
-    asm.jmp_rel32(rel32(next_pc, builtin)?);
+    let jmp_end = asm.pc_offset() - start + JMP_REL32_SIZE as usize;
+    asm.jmp_rel32(rel32(stub_addr + jmp_end as u64, builtin)?);
     while asm.pc_offset() - start < LAZY_STUB_SIZE {
         asm.int3();
     }
-    Ok(())
+    Ok(jmp_end)
 }
 
 #[cfg(test)]
@@ -208,6 +221,22 @@ mod tests {
             let want: [u8; JUMP_SLOT_SIZE] = to_array(asm);
             assert_eq!(jump_slot(slot_addr, target).unwrap(), want);
         }
+    }
+
+    #[test]
+    fn lazy_stub_is_the_assembled_stub() {
+        for (stub_addr, index, builtin) in [
+            (0x1000, 0, 0x2000),
+            (0x2000, 7, 0x1000),
+            (0x7fff_0000, u32::MAX, 0x10),
+            (0x10, 0x1234_5678, 0x7fff_fff0),
+        ] {
+            let mut asm = Assembler::with_capacity(LAZY_STUB_SIZE);
+            emit_lazy_stub(&mut asm, stub_addr, index, builtin).unwrap();
+            let assembled: [u8; LAZY_STUB_SIZE] = to_array(asm);
+            assert_eq!(lazy_stub(stub_addr, index, builtin).unwrap(), assembled);
+        }
+        assert!(lazy_stub(0, 1, 1 << 33).is_err());
     }
 
     #[test]

@@ -14,9 +14,8 @@
 //! rewrites the slot with one atomic 8-byte store to jump straight to the code; removing
 //! rewrites it back to its stub. Calls between functions of the module are rel32 calls to slots.
 
-use kiln_assembler_x64::Assembler;
 use kiln_assembler_x64::patch::{
-    FAR_JUMP_SIZE, JUMP_SLOT_SIZE, LAZY_STUB_SIZE, emit_far_jump, emit_jump_slot, emit_lazy_stub,
+    FAR_JUMP_SIZE, JUMP_SLOT_SIZE, LAZY_STUB_SIZE, far_jump, jump_slot, lazy_stub,
 };
 
 use crate::CodeError;
@@ -68,28 +67,22 @@ impl HeaderLayout {
         let out_of_range = |offset: usize| CodeError::RelocationOutOfRange {
             offset: offset as u32,
         };
-        // One assembler for the whole header, in address order.
-        let mut asm = Assembler::with_capacity(self.size());
-        emit_far_jump(&mut asm, builtin as u64);
+        // In address order, from templates (a module has a stub and a slot per function).
+        let mut bytes = Vec::with_capacity(self.size());
+        bytes.extend_from_slice(&far_jump(builtin as u64));
         for slot in 0..self.slots {
             let stub_at = self.stub_offset(slot);
-            emit_lazy_stub(
-                &mut asm,
-                (base + stub_at) as u64,
-                first_index + slot,
-                base as u64,
-            )
-            .map_err(|_| out_of_range(stub_at))?;
+            let stub = lazy_stub((base + stub_at) as u64, first_index + slot, base as u64)
+                .map_err(|_| out_of_range(stub_at))?;
+            bytes.extend_from_slice(&stub);
         }
         for slot in 0..self.slots {
             let slot_at = self.slot_offset(slot);
             let stub_at = self.stub_offset(slot);
-            emit_jump_slot(&mut asm, (base + slot_at) as u64, (base + stub_at) as u64)
+            let jump = jump_slot((base + slot_at) as u64, (base + stub_at) as u64)
                 .map_err(|_| out_of_range(slot_at))?;
+            bytes.extend_from_slice(&jump);
         }
-        let bytes = asm
-            .finish()
-            .expect("header shapes have no labels or constants");
         debug_assert_eq!(bytes.len(), self.size());
         Ok(bytes)
     }
