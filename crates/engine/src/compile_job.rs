@@ -156,6 +156,30 @@ pub(crate) fn compile_and_publish(
     Ok(code)
 }
 
+/// `queue` with larger bodies (`len`) first, by their length's power of two, queue order
+/// within one: close enough to largest-first to keep the last worker from finishing long
+/// after the others, and a counting sort (linear) where a comparison sort of tens of
+/// thousands of functions delayed every worker's start.
+fn larger_first(queue: &[u32], len: impl Fn(u32) -> usize) -> Vec<u32> {
+    // 0 for lengths of 2^31 and more, 32 for empty bodies.
+    let rank = |i: u32| u32::try_from(len(i)).unwrap_or(u32::MAX).leading_zeros() as usize;
+    let mut starts = [0usize; 33];
+    for &i in queue {
+        starts[rank(i)] += 1;
+    }
+    let mut total = 0;
+    for start in &mut starts {
+        (*start, total) = (total, total + *start);
+    }
+    let mut sorted = vec![0; queue.len()];
+    for &i in queue {
+        let slot = &mut starts[rank(i)];
+        sorted[*slot] = i;
+        *slot += 1;
+    }
+    sorted
+}
+
 /// Functions of one module shared out among threads: each takes the next index (largest
 /// bodies first), validates its body if the decoder left that for later
 /// ([`kiln_decoder::decode_deferred`]), compiles it (unless compiling lazily) and publishes in
@@ -217,29 +241,12 @@ impl Units {
         job: Option<Arc<JobState>>,
         validations: Vec<DeferredFunction>,
     ) -> Arc<Units> {
-        let body_len = |i: &u32| {
-            module.functions[*i as usize]
+        let queue = larger_first(&queue, |i| {
+            module.functions[i as usize]
                 .body
                 .as_ref()
                 .map_or(0, |b| b.len())
-        };
-        // Largest body first, ties in queue order. This runs before any worker starts, for
-        // tens of thousands of functions: the keys are distinct integers (length, then
-        // position), so an unstable sort in place gives the stable order without scratch
-        // memory. Lengths beyond 4 GiB (only the order depends on them) count as 4 GiB.
-        let mut keys: Vec<u64> = queue
-            .iter()
-            .enumerate()
-            .map(|(position, i)| {
-                let len = u32::try_from(body_len(i)).unwrap_or(u32::MAX);
-                (u64::from(!len) << 32) | position as u64
-            })
-            .collect();
-        keys.sort_unstable();
-        let queue: Vec<u32> = keys
-            .into_iter()
-            .map(|key| queue[key as u32 as usize])
-            .collect();
+        });
         Arc::new(Units {
             engine: engine.clone(),
             tier: engine.config.tier,
@@ -761,5 +768,27 @@ impl CompiledModule {
         let instance = Instance::new(store, &self.native.module, &self.native.code, imports)?;
         instance.keep_alive(self.native.clone());
         Ok(instance)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::larger_first;
+
+    #[test]
+    fn larger_bodies_go_first_by_power_of_two_in_queue_order() {
+        let lens = [5, 100, 0, 64, 70, 3000, 6, usize::MAX];
+        let queue: Vec<u32> = (0..lens.len() as u32).collect();
+        // 2^64-1 counts as 2^32-1; then 3000; 64..127 in queue order; 4..7; the empty body.
+        assert_eq!(
+            larger_first(&queue, |i| lens[i as usize]),
+            [7, 5, 1, 3, 4, 0, 6, 2]
+        );
+        // Any order of the queue is kept within a class.
+        assert_eq!(
+            larger_first(&[6, 0, 4, 1], |i| lens[i as usize]),
+            [4, 1, 6, 0]
+        );
+        assert!(larger_first(&[], |_| 0).is_empty());
     }
 }
