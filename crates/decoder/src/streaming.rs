@@ -140,6 +140,11 @@ impl<P: StreamingProcessor> StreamingDecoder<P> {
         self.bytes.len()
     }
 
+    /// The bytes received so far, in order.
+    pub fn received(&self) -> &[u8] {
+        &self.bytes
+    }
+
     fn advance(&mut self, eof: bool) -> Result<(), DecodeError> {
         let data = &self.bytes[self.consumed..];
         let n = self

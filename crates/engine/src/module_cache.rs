@@ -2,8 +2,16 @@
 //! already holds (same bytes, same features) returns that module, in any isolate; while one
 //! compile of some bytes runs, other compiles of the same bytes wait for it instead of
 //! compiling again.
+//!
+//! A streaming compile cannot look its bytes up before it has them all. As V8's streaming
+//! ownership, it claims the hash of its bytes before the code section (with the code
+//! section's length) instead: the first stream with a prefix compiles while bytes arrive; a
+//! later one with the same prefix (most likely the same module) compiles nothing meanwhile and
+//! looks its whole bytes up at the end, when the first has usually listed its module. It never
+//! waits for the other stream (that could be fed by the very thread that waits): if the
+//! first has not finished, it compiles the module itself.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::Duration;
 
@@ -26,11 +34,31 @@ enum Entry {
     Done(Weak<NativeModule>),
 }
 
-/// Alive modules and running compiles by (hash, length, features), bytes compared on a hit.
+/// The start of a streaming compile's module: the hash of its bytes before the code
+/// section and the code section's length, with the features.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Prefix {
+    hash: u64,
+    features: Features,
+}
+
+impl Prefix {
+    /// The prefix of a module whose code section's payload starts after `before` and is
+    /// `code_len` bytes long. Cost: a hash of `before`.
+    pub fn new(before: &[u8], code_len: usize, features: Features) -> Prefix {
+        let hash = kiln_decoder::hash_bytes(before)
+            ^ (code_len as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        Prefix { hash, features }
+    }
+}
+
+/// Alive modules and running compiles by (hash, length, features), bytes compared on a hit;
+/// and the prefixes streaming compiles own.
 #[derive(Default)]
 pub(crate) struct ModuleCache {
     entries: Mutex<HashMap<Key, Vec<Entry>>>,
     changed: Condvar,
+    prefixes: Mutex<HashSet<Prefix>>,
 }
 
 /// What [`ModuleCache::lookup`] found.
@@ -117,6 +145,24 @@ impl ModuleCache {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
+    }
+
+    /// Claims `prefix` for a streaming compile: `true` if no other stream holds it (the caller
+    /// compiles and must [`release_prefix`](Self::release_prefix) it), `false` if one does
+    /// (the caller defers to the end, see the module docs).
+    pub fn claim_prefix(&self, prefix: Prefix) -> bool {
+        self.prefixes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(prefix)
+    }
+
+    /// Ends a claim of [`claim_prefix`](Self::claim_prefix).
+    pub fn release_prefix(&self, prefix: Prefix) {
+        self.prefixes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&prefix);
     }
 
     /// Wakes waiters (after a cancellation, so they re-check their job).

@@ -7,18 +7,24 @@
 //! plus the bodies received) is handed to compilation units; the last batch uses the final
 //! module. The code is the same as a one-shot compile's, since every function sees the same
 //! module offsets and declarations.
+//!
+//! At the code section a stream claims its prefix in the module cache (see
+//! [`crate::module_cache`]); a stream whose prefix another one holds compiles nothing while
+//! bytes arrive and, at the end, compiles as a one-shot compile would, taking the other
+//! stream's module from the cache when it is there.
 
 use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use kiln_decoder::{Module, StreamingDecoder, StreamingProcessor};
+use kiln_decoder::{Module, SectionId, StreamingDecoder, StreamingProcessor};
 
 use crate::compile_job::{JobOptions, Units};
 use crate::engine::{EngineInner, JobState};
 use crate::future::{CompileFuture, Completion};
 use crate::isolate::IsolateShared;
+use crate::module_cache::Prefix;
 use crate::worker_pool::Priority;
 use crate::{EngineError, Isolate, ModuleObject, NativeModule};
 
@@ -27,9 +33,13 @@ const BATCH_BYTES: usize = 64 << 10;
 
 /// What the decoder reports, collected for compilation.
 struct Collector {
-    engine: Arc<EngineInner>,
     /// The module as of the code section's start (no bodies, no wire bytes).
     template: Option<Module>,
+    /// The code section's payload.
+    code_section: Option<Range<usize>>,
+    /// Bodies are collected for compiling while bytes arrive (not when another stream owns
+    /// this module's prefix).
+    collect: bool,
     code: Option<kiln_code_manager::NativeModule>,
     error: Option<EngineError>,
     /// Body bytes at their module offsets (other bytes zero).
@@ -41,18 +51,20 @@ struct Collector {
 }
 
 impl StreamingProcessor for Collector {
-    fn on_code_section_start(&mut self, _count: u32, module: &Module) {
-        self.template = Some(module.clone());
-        match self.engine.code_manager.new_native_module(
-            module.num_imported_functions,
-            module.num_defined_functions(),
-        ) {
-            Ok(code) => self.code = Some(code),
-            Err(e) => self.error = Some(EngineError::Code(e)),
+    fn on_section(&mut self, id: SectionId, range: Range<usize>) {
+        if id == SectionId::Code {
+            self.code_section = Some(range);
         }
     }
 
+    fn on_code_section_start(&mut self, _count: u32, module: &Module) {
+        self.template = Some(module.clone());
+    }
+
     fn on_function_body(&mut self, function_index: u32, body: &[u8], offset: usize) {
+        if !self.collect {
+            return;
+        }
         let end = offset + body.len();
         if self.buffer.len() < end {
             self.buffer.resize(end, 0);
@@ -73,13 +85,29 @@ pub(crate) struct Streamer {
     sync: bool,
     units: Vec<Arc<Units>>,
     start: Instant,
+    /// Whether this stream claims its prefix in the module cache: not when a caller already
+    /// holds the cache's reservation for the whole bytes (test-streaming mode).
+    claims_prefix: bool,
+    /// Whether the code section has started and [`Streamer::check_prefix`] ran.
+    prefix_checked: bool,
+    /// The prefix this stream owns, released when it ends.
+    owned_prefix: Option<Prefix>,
+}
+
+impl Drop for Streamer {
+    fn drop(&mut self) {
+        if let Some(prefix) = self.owned_prefix.take() {
+            self.engine.cache.release_prefix(prefix);
+        }
+    }
 }
 
 impl Streamer {
     pub fn new(engine: &Arc<EngineInner>, job: Arc<JobState>, sync: bool) -> Streamer {
         let collector = Collector {
-            engine: engine.clone(),
             template: None,
+            code_section: None,
+            collect: true,
             code: None,
             error: None,
             buffer: Vec::new(),
@@ -97,6 +125,49 @@ impl Streamer {
             sync,
             units: Vec::new(),
             start: Instant::now(),
+            claims_prefix: true,
+            prefix_checked: false,
+            owned_prefix: None,
+        }
+    }
+
+    /// Once the code section has started: claims the module's prefix and creates the code
+    /// space, or (another stream owns the prefix) stops collecting bodies.
+    fn check_prefix(&mut self) {
+        let decoder = self.decoder.as_mut().expect("not finished");
+        let collector = decoder.processor();
+        let (Some(code_section), Some(template)) = (&collector.code_section, &collector.template)
+        else {
+            return;
+        };
+        self.prefix_checked = true;
+        let (imported, defined) = (
+            template.num_imported_functions,
+            template.num_defined_functions(),
+        );
+        if self.claims_prefix {
+            let prefix = Prefix::new(
+                &decoder.received()[..code_section.start],
+                code_section.len(),
+                self.engine.config.features,
+            );
+            if !self.engine.cache.claim_prefix(prefix) {
+                let collector = decoder.processor_mut();
+                collector.collect = false;
+                collector.queued.clear();
+                collector.queued_bytes = 0;
+                return;
+            }
+            self.owned_prefix = Some(prefix);
+        }
+        let collector = decoder.processor_mut();
+        match self
+            .engine
+            .code_manager
+            .new_native_module(imported, defined)
+        {
+            Ok(code) => collector.code = Some(code),
+            Err(e) => collector.error = Some(EngineError::Code(e)),
         }
     }
 
@@ -109,7 +180,10 @@ impl Streamer {
         decoder
             .on_bytes_received(chunk)
             .map_err(EngineError::Decode)?;
-        let collector = decoder.processor_mut();
+        if !self.prefix_checked {
+            self.check_prefix();
+        }
+        let collector = self.decoder.as_mut().expect("not finished").processor_mut();
         if let Some(e) = collector.error.clone() {
             return Err(e);
         }
@@ -133,6 +207,15 @@ impl Streamer {
         waited?;
         if let Some(e) = collector.error.take() {
             return Err(e);
+        }
+        if !collector.collect {
+            // Another stream owns this prefix: its module, if listed by now, or a compile of
+            // the whole bytes (which waits for any one-shot compile of them).
+            let helpers = self.engine.config.compile_threads.saturating_sub(1);
+            let bytes = module.wire_bytes.clone();
+            return self
+                .engine
+                .get_or_compile(bytes, module.hash, Some(&self.job), helpers);
         }
         if collector.code.is_none() {
             let code = self
@@ -222,6 +305,8 @@ pub(crate) fn compile_split(
     };
     let mut streamer = Streamer::new(engine, job, true);
     streamer.start = start;
+    // The caller holds the cache's reservation for these bytes.
+    streamer.claims_prefix = false;
     for range in random_split(engine, bytes.len()) {
         streamer.feed(&bytes[range])?;
     }

@@ -178,3 +178,69 @@ fn sync_streaming_finishes_while_every_worker_is_busy() {
     );
     other.wait().unwrap();
 }
+
+/// A stream started while another stream of a module with the same start is running compiles
+/// nothing while its bytes arrive: at the end it takes the first stream's module from the
+/// cache (V8's streaming ownership). If it ends first, it compiles the module itself (it
+/// never waits for a stream, which the waiting thread may be the one feeding) and the first
+/// stream then returns that module.
+#[test]
+fn a_second_stream_of_the_same_module_waits_for_the_first_in_the_cache() {
+    let wasm = big_module(2000);
+    let start = |isolate: &kiln_engine::Isolate| {
+        let mut stream = isolate.start_streaming(JobOptions::default(), true);
+        for piece in wasm.chunks(4096) {
+            stream.on_bytes_received(piece).unwrap();
+        }
+        stream
+    };
+    // The first stream ends first: the second compiled nothing.
+    let engine = Engine::new(EngineConfig::default());
+    let (a, b) = (engine.new_isolate(), engine.new_isolate());
+    let (first, second) = (start(&a), start(&b));
+    let compiled_while_streaming = engine.counters().baseline_functions;
+    assert!(compiled_while_streaming > 0 && compiled_while_streaming < 2000);
+    let first = first.finish_sync().unwrap();
+    assert_eq!(engine.counters().baseline_functions, 2000);
+    let second = second.finish_sync().unwrap();
+    assert!(Arc::ptr_eq(first.native_module(), second.native_module()));
+    assert_eq!(engine.counters().baseline_functions, 2000, "compiled once");
+    assert_eq!(engine.counters().cache_hits, 1);
+    let instance = b.instantiate(&second, &Imports::new()).unwrap();
+    let f = instance.get_func("f1999").unwrap();
+    assert_eq!(
+        f.call(&[Value::I32(1)]).unwrap(),
+        [Value::I32(1 + (0..39).sum::<i32>())]
+    );
+    drop((first, second, instance));
+
+    // The second stream ends first: it compiles, and the first stream takes its module.
+    let engine = Engine::new(EngineConfig::default());
+    let (a, b) = (engine.new_isolate(), engine.new_isolate());
+    let (first, second) = (start(&a), start(&b));
+    let second = second.finish_sync().unwrap();
+    let first = first.finish_sync().unwrap();
+    assert!(Arc::ptr_eq(first.native_module(), second.native_module()));
+
+    // A different module with the same start (same sections before the code, same code
+    // section length) is compiled for what it is.
+    let engine = Engine::new(EngineConfig::default());
+    let isolate = engine.new_isolate();
+    let mut other = wasm.clone();
+    // The last body's last `i32.const 38` becomes `i32.const 37`: same length, other code.
+    let at = other.windows(2).rposition(|w| w == [0x41, 38]).unwrap();
+    other[at + 1] = 37;
+    let first = start(&isolate);
+    let mut second = isolate.start_streaming(JobOptions::default(), true);
+    second.on_bytes_received(&other).unwrap();
+    let second = second.finish_sync().unwrap();
+    let first = first.finish_sync().unwrap();
+    assert!(!Arc::ptr_eq(first.native_module(), second.native_module()));
+    let run = |m: &kiln_engine::ModuleObject| {
+        let instance = isolate.instantiate(m, &Imports::new()).unwrap();
+        let f = instance.get_func("f1999").unwrap();
+        f.call(&[Value::I32(0)]).unwrap()
+    };
+    assert_eq!(run(&first), [Value::I32((0..39).sum())]);
+    assert_eq!(run(&second), [Value::I32((0..39).sum::<i32>() - 1)]);
+}
