@@ -425,7 +425,7 @@ impl<'a> FuncCompiler<'a> {
             if let Loc::Reg(r) = loc {
                 self.stack.regs.acquire(r);
             }
-            self.stack.push(Value { kind, loc })?;
+            self.stack.push(Value::new(kind, loc))?;
         }
         self.stack.set_num_locals(self.num_locals);
         self.control.push(Control {
@@ -477,7 +477,7 @@ impl<'a> FuncCompiler<'a> {
     /// Puts local `i` in its slot if it is in a register or a constant.
     fn debug_home_local(&mut self, i: usize) {
         let v = self.stack.values[i];
-        match v.loc {
+        match v.loc() {
             Loc::Reg(_) => self.stack.spill_entry(&mut self.asm, i),
             Loc::Const(c) => {
                 masm::store_const(&mut self.asm, v.kind, frame::slot(i), c);
@@ -511,7 +511,7 @@ impl<'a> FuncCompiler<'a> {
         // cost O(locals)).
         #[cfg(debug_assertions)]
         for (i, v) in self.stack.values.iter().enumerate().take(256) {
-            let ok = match v.loc {
+            let ok = match v.loc() {
                 Loc::Stack => true,
                 Loc::Const(_) => i >= self.num_locals,
                 Loc::Reg(_) => false,
@@ -582,7 +582,7 @@ impl<'a> FuncCompiler<'a> {
         };
         let mut operands = Vec::with_capacity(self.stack.len() - num_locals);
         for (pos, v) in self.stack.values.iter().enumerate().skip(num_locals) {
-            let loc = match v.loc {
+            let loc = match v.loc() {
                 Loc::Stack => DebugLocation::Slot(frame::slot_offset(pos)),
                 Loc::Const(c) => DebugLocation::Const(c),
                 Loc::Reg(_) => {
@@ -604,7 +604,7 @@ impl<'a> FuncCompiler<'a> {
         let mut live = LiveRegs::new();
         let positions = off_slot.iter().chain(off_slot.num_locals()..values.len());
         for pos in positions {
-            if let Loc::Reg(r) = values[pos].loc
+            if let Loc::Reg(r) = values[pos].loc()
                 && !set.contains(r)
             {
                 set.insert(r);

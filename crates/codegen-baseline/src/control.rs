@@ -108,11 +108,11 @@ pub fn merge_target(
                 .chain(values[values.len() - arity..].iter().enumerate())
                 .enumerate()
                 .map(|(k, (pos, v))| {
-                    let loc = match v.loc {
+                    let loc = match v.loc() {
                         Loc::Const(c) if k < base && pos >= num_locals => Loc::Const(c),
                         _ => Loc::Stack,
                     };
-                    Value { kind: v.kind, loc }
+                    Value::new(v.kind, loc)
                 }),
         );
         target.off_slot.reset(num_locals);
@@ -126,22 +126,22 @@ pub fn merge_target(
     // Constant locals are offered registers after the constant results.
     let mut const_locals = SmallVec::<[usize; 8]>::new();
     for pos in source.off_slot.iter() {
-        match values[pos].loc {
+        match values[pos].loc() {
             Loc::Reg(r) if !used.contains(r) => used.insert(r),
             loc => {
                 if matches!(loc, Loc::Const(_)) {
                     const_locals.push(pos);
                 }
-                target.values[pos].loc = Loc::Stack;
+                target.values[pos].set_loc(Loc::Stack);
                 target.off_slot.set(pos, false);
             }
         }
     }
     // Operands below the base: constants stay (code inside the block cannot change them).
     for t in &mut target.values[num_locals..base] {
-        if let Loc::Reg(r) = t.loc {
+        if let Loc::Reg(r) = t.loc() {
             if used.contains(r) {
-                t.loc = Loc::Stack;
+                t.set_loc(Loc::Stack);
             } else {
                 used.insert(r);
             }
@@ -149,7 +149,7 @@ pub fn merge_target(
     }
     let mut pending_consts = SmallVec::<[usize; 4]>::new();
     for v in &values[values.len() - arity..] {
-        let loc = match v.loc {
+        let loc = match v.loc() {
             Loc::Reg(r) if !used.contains(r) => {
                 used.insert(r);
                 Loc::Reg(r)
@@ -160,7 +160,7 @@ pub fn merge_target(
             }
             _ => Loc::Stack,
         };
-        target.values.push(Value { kind: v.kind, loc });
+        target.values.push(Value::new(v.kind, loc));
     }
     // Constant results, then constant locals (while enough stay free): a register nobody in
     // the merge state uses, if any.
@@ -171,7 +171,7 @@ pub fn merge_target(
         }
         if let Some(r) = free.first() {
             used.insert(r);
-            target.values[i].loc = Loc::Reg(r);
+            target.values[i].set_loc(Loc::Reg(r));
             if i < num_locals {
                 target.off_slot.set(i, true);
             }
@@ -198,7 +198,7 @@ pub fn transfer(
     // Results spilled at other positions move down to their own slots first, in increasing
     // order: a slot is written only after every value read from it has moved.
     for i in 0..arity {
-        if values[top + i].loc == Loc::Stack && top != base {
+        if values[top + i].is_stack() && top != base {
             masm::copy_mem(asm, frame::slot(base + i), frame::slot(top + i));
         }
     }
@@ -207,7 +207,7 @@ pub fn transfer(
     // own slot, or the same constant) needs no move: the common case, and every local in
     // its slot in both states.
     for pos in source.off_slot.iter_union(&target.off_slot) {
-        if values[pos].loc != target.values[pos].loc {
+        if !values[pos].same_loc(target.values[pos]) {
             push_move(&mut moves, pos, values[pos], target.values[pos])?;
         }
     }
@@ -217,7 +217,7 @@ pub fn transfer(
         .zip(&target.values[n..base])
         .enumerate()
     {
-        if v.loc != t.loc {
+        if !v.same_loc(t) {
             push_move(&mut moves, n + i, v, t)?;
         }
     }
@@ -232,14 +232,14 @@ pub fn transfer(
 #[inline]
 fn push_move(moves: &mut SmallVec<[Move; 16]>, pos: usize, v: Value, t: Value) -> Result<()> {
     let src = v.src(pos);
-    let dst = match t.loc {
+    let dst = match t.loc() {
         Loc::Reg(r) => Dst::Reg(r),
         Loc::Stack => Dst::Mem(frame::slot(pos)),
         Loc::Const(c) => {
-            if v.loc != Loc::Const(c) {
+            if v.loc() != Loc::Const(c) {
                 return Err(CompileError::Internal(format!(
                     "merge expects constant {c} at position {pos}, found {:?}",
-                    v.loc
+                    v.loc()
                 )));
             }
             return Ok(());
@@ -265,16 +265,16 @@ pub fn is_noop(source: &ValueStack, target: &State, base: usize) -> bool {
     let values = &source.values;
     let arity = target.values.len() - base;
     let top = values.len() - arity;
-    if top != base && values[top..].iter().any(|v| v.loc == Loc::Stack) {
+    if top != base && values[top..].iter().any(|v| v.is_stack()) {
         return false;
     }
     for pos in source.off_slot.iter_union(&target.off_slot) {
-        if values[pos].loc != target.values[pos].loc {
+        if !values[pos].same_loc(target.values[pos]) {
             return false;
         }
     }
     let n = source.num_locals();
-    let same = |(v, t): (&Value, &Value)| v.loc == t.loc;
+    let same = |(v, t): (&Value, &Value)| v.same_loc(*t);
     values[n..base]
         .iter()
         .zip(&target.values[n..base])

@@ -62,19 +62,86 @@ pub enum Loc {
     Const(i64),
 }
 
-/// One value-stack entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One value-stack entry: its kind and where it is ([`Loc`]), packed into 16 bytes (a `Loc`
+/// alone takes 16). Block entries, merges and joins copy whole stacks of them, and functions
+/// compiled from Rust have hundreds of locals.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Value {
     /// Its type.
     pub kind: Kind,
-    /// Where it is.
-    pub loc: Loc,
+    /// The `Loc` variant: [`Value::REG`], [`Value::STACK`] or [`Value::CONST`].
+    tag: u8,
+    /// The register of a `Reg`; [`Value::NO_REG`] otherwise, so that equal locations have
+    /// equal fields.
+    reg: Reg,
+    /// The constant of a `Const`; 0 otherwise.
+    bits: i64,
+}
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Value")
+            .field("kind", &self.kind)
+            .field("loc", &self.loc())
+            .finish()
+    }
 }
 
 impl Value {
+    const REG: u8 = 0;
+    const STACK: u8 = 1;
+    const CONST: u8 = 2;
+    const NO_REG: Reg = Reg::Gpr(kiln_assembler_x64::RAX);
+
+    /// A value of `kind` at `loc`.
+    #[inline]
+    pub fn new(kind: Kind, loc: Loc) -> Value {
+        let mut v = Value {
+            kind,
+            tag: Value::STACK,
+            reg: Value::NO_REG,
+            bits: 0,
+        };
+        v.set_loc(loc);
+        v
+    }
+
+    /// Where it is.
+    #[inline]
+    pub fn loc(self) -> Loc {
+        match self.tag {
+            Value::REG => Loc::Reg(self.reg),
+            Value::STACK => Loc::Stack,
+            _ => Loc::Const(self.bits),
+        }
+    }
+
+    /// Whether `other` is at the same location (kinds aside). Cheaper than comparing
+    /// [`Value::loc`]s: equal locations have equal fields.
+    #[inline]
+    pub fn same_loc(self, other: Value) -> bool {
+        (self.tag, self.reg, self.bits) == (other.tag, other.reg, other.bits)
+    }
+
+    /// Whether it is in its frame slot.
+    #[inline]
+    pub fn is_stack(self) -> bool {
+        self.tag == Value::STACK
+    }
+
+    /// Moves it to `loc` (the entry, not the machine value: the caller emits any code).
+    #[inline]
+    pub fn set_loc(&mut self, loc: Loc) {
+        (self.tag, self.reg, self.bits) = match loc {
+            Loc::Reg(r) => (Value::REG, r, 0),
+            Loc::Stack => (Value::STACK, Value::NO_REG, 0),
+            Loc::Const(c) => (Value::CONST, Value::NO_REG, c),
+        };
+    }
+
     /// The source of a move reading this value at position `pos`.
     pub fn src(self, pos: usize) -> Src {
-        match self.loc {
+        match self.loc() {
             Loc::Reg(r) => Src::Reg(r),
             Loc::Stack => Src::Mem(frame::slot(pos)),
             Loc::Const(c) => Src::Const(c),
@@ -206,9 +273,9 @@ fn debug_check_off_slot(values: &[Value], off_slot: &LocalSet) {
         for (i, v) in values[..off_slot.num_locals()].iter().enumerate() {
             assert_eq!(
                 off_slot.contains(i),
-                v.loc != Loc::Stack,
+                !v.is_stack(),
                 "local {i} at {:?} but off_slot says {}",
-                v.loc,
+                v.loc(),
                 off_slot.contains(i)
             );
         }
@@ -339,18 +406,12 @@ impl ValueStack {
 
     /// Pushes a value in `reg` (use owned by the caller).
     pub fn push_reg(&mut self, kind: Kind, reg: Reg) -> Result<()> {
-        self.push(Value {
-            kind,
-            loc: Loc::Reg(reg),
-        })
+        self.push(Value::new(kind, Loc::Reg(reg)))
     }
 
     /// Pushes a constant.
     pub fn push_const(&mut self, kind: Kind, bits: i64) -> Result<()> {
-        self.push(Value {
-            kind,
-            loc: Loc::Const(bits),
-        })
+        self.push(Value::new(kind, Loc::Const(bits)))
     }
 
     /// Pops the top entry and its position; a register use passes to the caller.
@@ -369,7 +430,7 @@ impl ValueStack {
 
     /// Releases the register use of a value the caller held.
     pub fn release(&mut self, value: Value) {
-        if let Loc::Reg(r) = value.loc {
+        if let Loc::Reg(r) = value.loc() {
             self.regs.release(r);
         }
     }
@@ -383,10 +444,10 @@ impl ValueStack {
         self.local_users.reset(n);
         self.off_slot.reset(n);
         for (i, v) in self.values.iter().enumerate() {
-            if i < n && v.loc != Loc::Stack {
+            if i < n && !v.is_stack() {
                 self.off_slot.set(i, true);
             }
-            if let Loc::Reg(r) = v.loc {
+            if let Loc::Reg(r) = v.loc() {
                 self.regs.acquire(r);
                 if i < n {
                     self.local_users.link(i, r.index());
@@ -420,13 +481,13 @@ impl ValueStack {
         self.mem_base = None;
         self.local_users.reset(self.num_locals);
         for i in self.off_slot.iter() {
-            if let Loc::Reg(r) = self.values[i].loc {
+            if let Loc::Reg(r) = self.values[i].loc() {
                 self.regs.acquire(r);
                 self.local_users.link(i, r.index());
             }
         }
         for v in &self.values[self.num_locals..] {
-            if let Loc::Reg(r) = v.loc {
+            if let Loc::Reg(r) = v.loc() {
                 self.regs.acquire(r);
             }
         }
@@ -469,7 +530,7 @@ impl ValueStack {
     /// use counts are the caller's business. O(1).
     pub fn set_loc(&mut self, index: usize, loc: Loc) {
         if index < self.num_locals {
-            if let Loc::Reg(r) = self.values[index].loc {
+            if let Loc::Reg(r) = self.values[index].loc() {
                 self.unlink(index, r);
             }
             if let Loc::Reg(r) = loc {
@@ -477,13 +538,13 @@ impl ValueStack {
             }
             self.off_slot.set(index, loc != Loc::Stack);
         }
-        self.values[index].loc = loc;
+        self.values[index].set_loc(loc);
     }
 
     /// Writes entry `index` to its slot if it is in a register.
     pub fn spill_entry(&mut self, asm: &mut Assembler, index: usize) {
         let v = self.values[index];
-        if let Loc::Reg(r) = v.loc {
+        if let Loc::Reg(r) = v.loc() {
             masm::store(asm, v.kind, frame::slot(index), r);
             self.regs.release(r);
             self.set_loc(index, Loc::Stack);
@@ -506,10 +567,10 @@ impl ValueStack {
                 let i = w * 64 + word.trailing_zeros() as usize;
                 word &= word - 1;
                 let v = self.values[i];
-                if let Loc::Reg(r) = v.loc {
+                if let Loc::Reg(r) = v.loc() {
                     masm::store(asm, v.kind, frame::slot(i), r);
                     self.regs.release(r);
-                    self.values[i].loc = Loc::Stack;
+                    self.values[i].set_loc(Loc::Stack);
                     self.off_slot.words[w] &= !(1 << (i % 64));
                 }
             }
@@ -530,7 +591,7 @@ impl ValueStack {
             self.spill_entry(asm, i as usize);
         }
         for i in self.num_locals..self.values.len() {
-            if self.values[i].loc == Loc::Reg(reg) {
+            if self.values[i].loc() == Loc::Reg(reg) {
                 self.spill_entry(asm, i);
             }
         }
@@ -557,7 +618,7 @@ impl ValueStack {
         let mut users = [0u32; 32];
         let mut deepest = [usize::MAX; 32];
         for (i, v) in self.values.iter().enumerate().skip(self.num_locals) {
-            if let Loc::Reg(r) = v.loc {
+            if let Loc::Reg(r) = v.loc() {
                 let k = r.index();
                 users[k] += 1;
                 deepest[k] = deepest[k].min(i);
@@ -592,7 +653,7 @@ impl ValueStack {
         }
         let operand_users = self.values[self.num_locals.min(self.values.len())..]
             .iter()
-            .filter(|v| v.loc == Loc::Reg(reg))
+            .filter(|v| v.loc() == Loc::Reg(reg))
             .count();
         let users = operand_users as u32 + self.local_users.counts[reg.index()];
         if users == 0 {
@@ -608,14 +669,14 @@ impl ValueStack {
                 // local keeps its slot in it.
                 self.local_users.move_all(reg.index(), to.index());
                 for i in self.local_users.iter(to.index()) {
-                    self.values[i].loc = Loc::Reg(to);
+                    self.values[i].set_loc(Loc::Reg(to));
                 }
                 let start = self.num_locals.min(self.values.len());
                 for v in self.values[start..]
                     .iter_mut()
-                    .filter(|v| v.loc == Loc::Reg(reg))
+                    .filter(|v| v.loc() == Loc::Reg(reg))
                 {
-                    v.loc = Loc::Reg(to);
+                    v.set_loc(Loc::Reg(to));
                 }
                 for _ in 0..users {
                     self.regs.release(reg);
@@ -634,7 +695,7 @@ impl ValueStack {
         pos: usize,
         exclude: RegSet,
     ) -> Reg {
-        match value.loc {
+        match value.loc() {
             Loc::Reg(r) => r,
             Loc::Stack => {
                 let r = self.alloc(asm, value.kind.class(), exclude);
@@ -658,7 +719,7 @@ impl ValueStack {
     /// Pops the top value into a register the caller may overwrite (its only use).
     pub fn pop_writable(&mut self, asm: &mut Assembler, exclude: RegSet) -> Reg {
         let (v, pos) = self.pop();
-        match v.loc {
+        match v.loc() {
             Loc::Reg(r) if self.regs.uses(r) == 1 && !exclude.contains(r) => r,
             Loc::Reg(r) => {
                 let n = self.alloc(asm, r.class(), RegSet::of(&[r]).union(exclude));
@@ -674,6 +735,32 @@ impl ValueStack {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_pack_into_16_bytes_and_keep_their_location() {
+        assert_eq!(size_of::<Value>(), 16);
+        let locs = [
+            Loc::Reg(Reg::Gpr(kiln_assembler_x64::RAX)),
+            Loc::Reg(Reg::Gpr(kiln_assembler_x64::RCX)),
+            Loc::Reg(Reg::Xmm(kiln_assembler_x64::XMM0)),
+            Loc::Stack,
+            Loc::Const(0),
+            Loc::Const(-1),
+            Loc::Const(i64::MIN),
+        ];
+        for a in locs {
+            let mut v = Value::new(Kind::I64, Loc::Const(7));
+            v.set_loc(a);
+            assert_eq!(v.loc(), a);
+            assert_eq!(v.is_stack(), a == Loc::Stack);
+            for b in locs {
+                let w = Value::new(Kind::I64, b);
+                // Equal locations, equal values: the fields hold no stale payload.
+                assert_eq!(v.same_loc(w), a == b, "{a:?} {b:?}");
+                assert_eq!(v == w, a == b, "{a:?} {b:?}");
+            }
+        }
+    }
 
     #[test]
     fn local_set_iterates_in_order_across_words() {
@@ -708,12 +795,7 @@ mod tests {
         let mut stack = ValueStack::default();
         let reg = Reg::Gpr(kiln_assembler_x64::Gpr::new(0).expect("rax"));
         for loc in [Loc::Stack, Loc::Const(0), Loc::Stack] {
-            stack
-                .push(Value {
-                    kind: Kind::I32,
-                    loc,
-                })
-                .unwrap();
+            stack.push(Value::new(Kind::I32, loc)).unwrap();
         }
         stack.set_num_locals(3);
         assert_eq!(stack.off_slot.iter().collect::<Vec<_>>(), [1]);

@@ -18,7 +18,7 @@ impl<'a> FuncCompiler<'a> {
                 src: v.src(first + i),
                 kind: v.kind,
             });
-            if let Loc::Reg(r) = v.loc {
+            if let Loc::Reg(r) = v.loc() {
                 self.stack.regs.release(r);
             }
         }
@@ -114,10 +114,7 @@ impl<'a> FuncCompiler<'a> {
                     let pos = self.stack.len();
                     frame::check_height(pos + 1)?;
                     masm::copy_mem(&mut self.asm, frame::slot(pos), Mem::base(RSP, off as i32));
-                    self.stack.push(Value {
-                        kind: *kind,
-                        loc: Loc::Stack,
-                    })?;
+                    self.stack.push(Value::new(*kind, Loc::Stack))?;
                 }
                 Location::Stack(_) => unreachable!("results never use argument slots"),
             }

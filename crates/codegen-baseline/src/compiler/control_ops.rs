@@ -360,7 +360,7 @@ impl FuncCompiler<'_> {
 
     pub(super) fn local_get(&mut self, i: usize) -> Result<()> {
         let v = self.stack.values[i];
-        match v.loc {
+        match v.loc() {
             Loc::Reg(r) => {
                 self.stack.regs.acquire(r);
                 self.stack.push(v)
@@ -378,14 +378,14 @@ impl FuncCompiler<'_> {
 
     pub(super) fn local_set(&mut self, i: usize, tee: bool) -> Result<()> {
         let (mut v, pos) = self.stack.pop();
-        if tee && v.loc == Loc::Stack {
+        if tee && v.is_stack() {
             let r = self.stack.into_reg(&mut self.asm, v, pos, RegSet::EMPTY);
-            v.loc = Loc::Reg(r);
+            v.set_loc(Loc::Reg(r));
         }
         let old = self.stack.values[i];
         self.stack.release(old);
         self.debug_local_written(i);
-        match v.loc {
+        match v.loc() {
             Loc::Stack => {
                 masm::copy_mem(&mut self.asm, frame::slot(i), frame::slot(pos));
                 self.stack.set_loc(i, Loc::Stack);

@@ -29,7 +29,7 @@ impl FuncCompiler<'_> {
     }
 
     pub(super) fn fbin(&mut self, kind: Kind, op: SseOp) -> Result<()> {
-        if let Loc::Const(bits) = self.stack.peek().loc {
+        if let Loc::Const(bits) = self.stack.peek().loc() {
             // A constant operand is read from the constant pool.
             self.stack.pop();
             let m = if kind == Kind::F32 {

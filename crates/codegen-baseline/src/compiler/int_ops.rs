@@ -24,7 +24,10 @@ impl FuncCompiler<'_> {
     /// The top two values if both are constants (popped), else `None` (nothing popped).
     fn pop_two_consts(&mut self) -> Option<(i64, i64)> {
         let n = self.stack.len();
-        match (self.stack.values[n - 2].loc, self.stack.values[n - 1].loc) {
+        match (
+            self.stack.values[n - 2].loc(),
+            self.stack.values[n - 1].loc(),
+        ) {
             (Loc::Const(a), Loc::Const(b)) => {
                 self.stack.values.truncate(n - 2);
                 Some((a, b))
@@ -39,7 +42,7 @@ impl FuncCompiler<'_> {
         }
         let size = int_size(kind);
         let (rhs, rpos) = self.stack.pop();
-        if let Loc::Const(b) = rhs.loc
+        if let Loc::Const(b) = rhs.loc()
             && let Some(imm) = imm32(kind, b)
         {
             let dst = self.stack.pop_writable(&mut self.asm, RegSet::EMPTY);
@@ -59,7 +62,7 @@ impl FuncCompiler<'_> {
         }
         let size = int_size(kind);
         let (rhs, rpos) = self.stack.pop();
-        if let Loc::Const(b) = rhs.loc
+        if let Loc::Const(b) = rhs.loc()
             && let Some(imm) = imm32(kind, b)
         {
             let dst = self.stack.pop_writable(&mut self.asm, RegSet::EMPTY);
@@ -76,7 +79,7 @@ impl FuncCompiler<'_> {
     pub(super) fn shift(&mut self, kind: Kind, op: ShiftOp) -> Result<()> {
         let size = int_size(kind);
         let (rhs, rpos) = self.stack.pop();
-        if let Loc::Const(c) = rhs.loc {
+        if let Loc::Const(c) = rhs.loc() {
             let count = (c as u32 & (size.bits() - 1)) as u8;
             let dst = self.stack.pop_writable(&mut self.asm, RegSet::EMPTY);
             if count != 0 {
@@ -108,7 +111,7 @@ impl FuncCompiler<'_> {
         self.stack.evict(&mut self.asm, rax, fixed);
         self.stack.evict(&mut self.asm, rdx, fixed);
         let (rhs, rpos) = self.stack.pop();
-        let known = match rhs.loc {
+        let known = match rhs.loc() {
             Loc::Const(c) => Some(if kind == Kind::I32 {
                 i64::from(c as i32)
             } else {
@@ -116,7 +119,7 @@ impl FuncCompiler<'_> {
             }),
             _ => None,
         };
-        let (divisor, held) = match rhs.loc {
+        let (divisor, held) = match rhs.loc() {
             Loc::Const(c) => {
                 masm::load_const(&mut self.asm, kind, gpr(R11), c);
                 (R11, None)
@@ -135,7 +138,7 @@ impl FuncCompiler<'_> {
             }
         };
         let (lhs, lpos) = self.stack.pop();
-        match lhs.loc {
+        match lhs.loc() {
             Loc::Reg(r) => {
                 masm::mov_reg(&mut self.asm, rax, r);
                 self.stack.regs.release(r);
@@ -206,7 +209,7 @@ impl FuncCompiler<'_> {
     /// `i64.extend_i32_u`: an i32 in a register already has its upper half clear.
     pub(super) fn extend_u(&mut self) -> Result<()> {
         let (v, pos) = self.stack.pop();
-        if let Loc::Const(c) = v.loc {
+        if let Loc::Const(c) = v.loc() {
             return self.stack.push_const(Kind::I64, i64::from(c as u32));
         }
         let r = self.stack.into_reg(&mut self.asm, v, pos, RegSet::EMPTY);
@@ -215,7 +218,7 @@ impl FuncCompiler<'_> {
 
     /// `i32.wrap_i64`: clear the upper half.
     pub(super) fn wrap(&mut self) -> Result<()> {
-        if let Loc::Const(c) = self.stack.peek().loc {
+        if let Loc::Const(c) = self.stack.peek().loc() {
             self.stack.pop();
             return self.push_int(Kind::I32, c);
         }
@@ -253,7 +256,7 @@ impl FuncCompiler<'_> {
     pub(super) fn icmp(&mut self, kind: Kind, cond: Cond) -> Result<()> {
         let size = int_size(kind);
         let (rhs, rpos) = self.stack.pop();
-        let (l, r) = match rhs.loc {
+        let (l, r) = match rhs.loc() {
             Loc::Const(b) if imm32(kind, b).is_some() => {
                 let l = self.stack.pop_reg(&mut self.asm, RegSet::EMPTY);
                 (l, None)
@@ -270,7 +273,7 @@ impl FuncCompiler<'_> {
         }
         // Fused with the branch that follows: leave the result in the flags.
         let d = (!self.next_is_branch()).then(|| self.zeroed_gpr(ex));
-        match (r, rhs.loc) {
+        match (r, rhs.loc()) {
             (Some(r), _) => self.asm.alu_rr(AluOp::Cmp, size, l.gpr(), r.gpr()),
             (None, Loc::Const(b)) => {
                 self.asm

@@ -67,7 +67,7 @@ impl FuncCompiler<'_> {
             self.opts.bounds_checks == BoundsChecks::Explicit || offset > MAX_UNCHECKED_OFFSET;
         let memory = memory_of(memarg);
         let (iv, ipos) = self.stack.pop();
-        if !explicit && let Loc::Const(c) = iv.loc {
+        if !explicit && let Loc::Const(c) = iv.loc() {
             let eff = u64::from(c as u32) + offset;
             if eff <= i32::MAX as u64 {
                 let base = self.memory_base(memory, place, exclude);
@@ -178,7 +178,7 @@ impl FuncCompiler<'_> {
             return Err(unsupported(wasm_op, self.offset));
         }
         let (v, vpos) = self.stack.pop();
-        let value = match v.loc {
+        let value = match v.loc() {
             Loc::Const(c)
                 if v.kind.class() == RegClass::Gpr
                     && (size != Size::S64 || i32::try_from(c).is_ok()) =>
