@@ -28,7 +28,8 @@ impl SourcePositions {
         // Entries go through a small buffer, flushed when it might not hold the next one:
         // the common two-byte entry costs two stores instead of two growing pushes.
         const CHUNK: usize = 256;
-        const MAX_ENTRY: usize = 5 + 10;
+        // A pc delta (u32) and a zigzag wasm-offset delta (33 bits) take at most 5 bytes each.
+        const MAX_ENTRY: usize = 10;
         let mut bytes = Vec::with_capacity(positions.len() * 2);
         let mut chunk = [0u8; CHUNK];
         let mut n = 0;
@@ -44,7 +45,7 @@ impl SourcePositions {
             }
             let pc_delta = u64::from(p.pc_offset.wrapping_sub(last.pc_offset));
             let wasm_delta = zigzag(i64::from(p.wasm_offset) - i64::from(last.wasm_offset));
-            if pc_delta < 0x80 && wasm_delta < 0x80 {
+            if pc_delta | wasm_delta < 0x80 {
                 chunk[n] = pc_delta as u8;
                 chunk[n + 1] = wasm_delta as u8;
                 n += 2;
