@@ -186,12 +186,14 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
+    #[inline(always)]
     fn push_frame(&mut self, frame: Frame) {
         self.height = frame.height;
         self.unreachable = frame.unreachable;
         self.frames.push(frame);
     }
 
+    #[inline(always)]
     fn pop_frame(&mut self) {
         self.frames.pop();
         if let Some(f) = self.frames.last() {
@@ -200,6 +202,7 @@ impl Validator<'_> {
         }
     }
 
+    #[inline(always)]
     fn function(&mut self, func_index: u32) -> Option<()> {
         let m = self.m;
         let ty = m.func_type(m.functions.get(func_index as usize)?.type_index)?;
@@ -277,6 +280,7 @@ impl Validator<'_> {
 
     /// Pops `n` operands of type `i32` (the address, value and length operands of the bulk
     /// memory and table operators).
+    #[inline(always)]
     fn pop_i32s(&mut self, n: usize) -> Option<()> {
         (0..n).try_for_each(|_| self.pop(I32))
     }
@@ -288,6 +292,7 @@ impl Validator<'_> {
         Some(())
     }
 
+    #[inline(always)]
     fn set_unreachable(&mut self) -> Option<()> {
         let frame = self.frames.last_mut()?;
         self.stack.truncate(frame.height);
@@ -309,6 +314,7 @@ impl Validator<'_> {
     }
 
     /// Pops the types `labels[start..start + n]`, last first.
+    #[inline(always)]
     fn pop_types(&mut self, start: usize, n: usize) -> Option<()> {
         for i in (start..start + n).rev() {
             self.pop(self.labels[i])?;
@@ -318,6 +324,7 @@ impl Validator<'_> {
 
     /// Checks the top operands have the types `labels[start..start + n]` without popping
     /// them; an unreachable frame's polymorphic stack supplies what is missing.
+    #[inline(always)]
     fn peek_types(&self, start: usize, n: usize) -> Option<()> {
         let f = self.frames.last()?;
         for i in 0..n {
@@ -337,11 +344,13 @@ impl Validator<'_> {
         Some(())
     }
 
+    #[inline(always)]
     fn push_types(&mut self, start: usize, n: usize) {
         self.stack.extend_from_slice(&self.labels[start..start + n]);
     }
 
     /// Reads a block type and records its parameter and result types in `labels`.
+    #[inline(always)]
     fn block_type(&mut self) -> Option<(usize, usize, usize)> {
         let start = self.labels.len();
         let b = *self.r.bytes.get(self.r.pos)?;
@@ -362,6 +371,7 @@ impl Validator<'_> {
         Some((start, ty.params().len(), ty.results().len()))
     }
 
+    #[inline(always)]
     fn enter(&mut self, kind: Kind) -> Option<()> {
         let (types, params, results) = self.block_type()?;
         if kind == Kind::If {
@@ -381,11 +391,13 @@ impl Validator<'_> {
     }
 
     /// Checks the current frame's results are exactly what is on its stack.
+    #[inline(always)]
     fn check_results(&mut self, f: &Frame) -> Option<()> {
         self.pop_types(f.types + f.params, f.results)?;
         (self.stack.len() == f.height).then_some(())
     }
 
+    #[inline(always)]
     fn end(&mut self) -> Option<()> {
         let f = *self.frames.last()?;
         self.check_results(&f)?;
@@ -402,6 +414,7 @@ impl Validator<'_> {
         Some(())
     }
 
+    #[inline(always)]
     fn function_type_of_call(&mut self, type_index: u32) -> Option<()> {
         let ty = self.m.func_type(type_index)?;
         for &p in ty.params().iter().rev() {
@@ -430,6 +443,7 @@ impl Validator<'_> {
     }
 
     /// Reads a memory index byte, which must be 0 (one memory).
+    #[inline(always)]
     fn memory_byte(&mut self) -> Option<()> {
         if self.r.byte()? != 0 {
             return None;
@@ -451,6 +465,7 @@ impl Validator<'_> {
     }
 
     /// The element type code of 32-bit table `index`.
+    #[inline(always)]
     fn table(&mut self) -> Option<u8> {
         let t = self.m.tables.get(self.r.u32()? as usize)?;
         if t.ty.table64 {
@@ -460,10 +475,12 @@ impl Validator<'_> {
     }
 
     /// The element type code of element segment `index`.
+    #[inline(always)]
     fn element(&mut self) -> Option<u8> {
         ref_code(self.m.elements.get(self.r.u32()? as usize)?.ty)
     }
 
+    #[inline(always)]
     fn data_index(&mut self) -> Option<()> {
         (self.r.u32()? < self.m.data_count?).then_some(())
     }
@@ -639,6 +656,7 @@ impl Validator<'_> {
         Some(())
     }
 
+    #[inline(always)]
     fn br_table(&mut self) -> Option<()> {
         let n = self.r.u32()?;
         // Every target takes at least a byte: a count the body cannot hold is malformed.
@@ -662,6 +680,7 @@ impl Validator<'_> {
         self.set_unreachable()
     }
 
+    #[inline(always)]
     fn prefixed(&mut self) -> Option<()> {
         match self.r.u32()? {
             0 | 1 => self.unary(F32, I32),

@@ -62,24 +62,9 @@ impl<'a> Reader<'a> {
         if first < 0x80 {
             return Some(u32::from(first));
         }
-        self.pos -= 1;
-        self.u32_long()
-    }
-
-    #[cold]
-    fn u32_long(&mut self) -> Option<u32> {
-        let mut result = 0u32;
-        for shift in (0..35).step_by(7) {
-            let b = self.byte()?;
-            if shift == 28 && b > 0x0f {
-                return None; // continuation or bits beyond 32
-            }
-            result |= u32::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Some(result);
-            }
-        }
-        None
+        let (value, end) = u32_long(self.bytes, self.pos - 1)?;
+        self.pos = end;
+        Some(value)
     }
 
     /// A signed LEB128 of `bits` (32 or 64) bits, sign-extended to `i64`.
@@ -98,32 +83,87 @@ impl<'a> Reader<'a> {
             let value = i64::from(first & 0x7f) | i64::from(second) << 7;
             return Some(value << 50 >> 50);
         }
-        self.pos -= 1;
-        self.signed_long(bits)
+        let (value, end) = signed_long(self.bytes, self.pos - 1, bits)?;
+        self.pos = end;
+        Some(value)
     }
+}
 
-    fn signed_long(&mut self, bits: u32) -> Option<i64> {
-        let mut result = 0i64;
-        let mut shift = 0;
-        loop {
-            let b = self.byte()?;
-            if shift + 7 >= bits {
-                // The last byte allowed: no continuation, and its bits from the value's sign
-                // bit up all equal.
-                let used = bits - shift;
-                let upper = 0x7f & !((1u8 << (used - 1)) - 1);
-                if b & 0x80 != 0 || (b & upper != 0 && b & upper != upper) {
-                    return None;
-                }
+// The long forms take and return the position by value: a `&mut Reader` argument would make
+// every inlined caller keep its reader in memory instead of registers.
+
+/// An unsigned LEB128 `u32` at `bytes[pos..]` and the position after it.
+#[cold]
+fn u32_long(bytes: &[u8], mut pos: usize) -> Option<(u32, usize)> {
+    let mut result = 0u32;
+    for shift in (0..35).step_by(7) {
+        let b = *bytes.get(pos)?;
+        pos += 1;
+        if shift == 28 && b > 0x0f {
+            return None; // continuation or bits beyond 32
+        }
+        result |= u32::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Some((result, pos));
+        }
+    }
+    None
+}
+
+/// A signed LEB128 of `bits` bits at `bytes[pos..]`, sign-extended, and the position after it.
+/// Encodings of up to 8 bytes with 8 bytes to read are decoded as one word, without a loop
+/// (constants such as addresses take 3 to 5 bytes); the rest by [`signed_loop`].
+fn signed_long(bytes: &[u8], pos: usize, bits: u32) -> Option<(i64, usize)> {
+    let Some(chunk) = bytes.get(pos..pos + 8) else {
+        return signed_loop(bytes, pos, bits);
+    };
+    let w = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+    // A byte without the continuation bit ends the number.
+    let ends = !w & 0x8080_8080_8080_8080;
+    if ends == 0 {
+        return signed_loop(bytes, pos, bits);
+    }
+    let len = ends.trailing_zeros() / 8 + 1;
+    if len > bits.div_ceil(7) {
+        return None; // a continuation on the last byte the width allows
+    }
+    let v = w & (u64::MAX >> (64 - 8 * len));
+    let mut x = 0;
+    for i in 0..8 {
+        x |= (v >> i) & (0x7f << (7 * i));
+    }
+    let sext = |n: u32| ((x << (64 - n)) as i64) >> (64 - n);
+    let value = sext(7 * len);
+    // The bits beyond the width must all equal its sign bit.
+    if 7 * len > bits && sext(bits) != value {
+        return None;
+    }
+    Some((value, pos + len as usize))
+}
+
+/// [`signed_long`] a byte at a time.
+fn signed_loop(bytes: &[u8], mut pos: usize, bits: u32) -> Option<(i64, usize)> {
+    let mut result = 0i64;
+    let mut shift = 0;
+    loop {
+        let b = *bytes.get(pos)?;
+        pos += 1;
+        if shift + 7 >= bits {
+            // The last byte allowed: no continuation, and its bits from the value's sign
+            // bit up all equal.
+            let used = bits - shift;
+            let upper = 0x7f & !((1u8 << (used - 1)) - 1);
+            if b & 0x80 != 0 || (b & upper != 0 && b & upper != upper) {
+                return None;
             }
-            result |= i64::from(b & 0x7f) << shift;
-            shift += 7;
-            if b & 0x80 == 0 {
-                if shift < 64 {
-                    result = result << (64 - shift) >> (64 - shift);
-                }
-                return Some(result);
+        }
+        result |= i64::from(b & 0x7f) << shift;
+        shift += 7;
+        if b & 0x80 == 0 {
+            if shift < 64 {
+                result = result << (64 - shift) >> (64 - shift);
             }
+            return Some((result, pos));
         }
     }
 }
@@ -149,6 +189,35 @@ mod tests {
                     assert_eq!(r.signed(bits), Some(value), "{bytes:02x?} as s{bits}");
                     assert_eq!(r.pos, len);
                 }
+            }
+        }
+    }
+
+    /// The word-at-a-time decoding agrees with the byte loop on every length, width and
+    /// boundary: values, positions and rejections.
+    #[test]
+    fn word_decoding_agrees_with_the_loop() {
+        let mut rng = crate::test_rng::Rng(0x9e37_79b9_7f4a_7c15);
+        let mut inputs: Vec<Vec<u8>> = Vec::new();
+        for len in 1..=11 {
+            for _ in 0..4000 {
+                let mut b: Vec<u8> = (0..len).map(|_| rng.next() as u8 | 0x80).collect();
+                b[len - 1] &= 0x7f;
+                // Last bytes near the width limits: all ones, all zeros, single bits.
+                if rng.below(2) == 0 {
+                    b[len - 1] = [0x00, 0x7f, 0x78, 0x70, 0x08, 0x0f, 0x40, 0x3f][rng.below(8)];
+                }
+                b.extend((0..rng.below(10)).map(|_| rng.next() as u8));
+                inputs.push(b);
+            }
+        }
+        for b in &inputs {
+            for bits in [32, 33, 64] {
+                assert_eq!(
+                    super::signed_long(b, 0, bits),
+                    super::signed_loop(b, 0, bits),
+                    "{b:02x?} as s{bits}"
+                );
             }
         }
     }
