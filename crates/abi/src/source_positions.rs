@@ -5,8 +5,7 @@
 //! their copies a large share of a compile's page faults. Here each entry is two LEB128
 //! numbers: the pc delta from the previous entry and the zigzag-encoded wasm offset delta
 //! (signed: the optimizing tier's code is not in wasm order). A baseline entry takes about
-//! two bytes. The table is shared (`Arc`), so the code manager keeps it without a copy.
-//! Lookups scan from the start, O(n): they serve traps, backtraces and disassembly listings,
+//! two bytes. Lookups scan from the start, O(n): they serve traps, backtraces and disassembly listings,
 //! never the compile path. V8 encodes its source position tables the same way.
 
 use std::fmt;

@@ -612,9 +612,8 @@ impl ModuleShared {
             let RelocationTarget::Function(target) = r.target;
             self.slot_of(target)?;
         }
-        // Both tables are sorted (an invariant of `CompiledFunction`; trap sites checked in
-        // debug builds, source positions sorted by construction): their last entries bound
-        // them.
+        // Both tables are sorted (an invariant of `CompiledFunction`, checked in debug builds
+        // here and in `SourcePositions::new`): their last entries bound them.
         debug_assert!(f.trap_sites.is_sorted_by_key(|s| s.pc_offset));
         if let Some(site) = f.trap_sites.last().filter(|s| s.pc_offset as usize >= len) {
             return Err(out("trap site", site.pc_offset));

@@ -153,9 +153,12 @@ impl Streamer {
             );
             if !self.engine.cache.claim_prefix(prefix) {
                 let collector = decoder.processor_mut();
+                // Bodies this chunk completed are dropped: they would never be compiled.
                 collector.collect = false;
-                collector.queued.clear();
+                collector.queued = Vec::new();
                 collector.queued_bytes = 0;
+                collector.bodies = Vec::new();
+                collector.buffer = Vec::new();
                 return;
             }
             self.owned_prefix = Some(prefix);
